@@ -1,0 +1,3 @@
+"""omnidesk: one keyboard-driven inbox for every patient conversation."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Pure classification: intents, urgency, consent, routing and business hours."""

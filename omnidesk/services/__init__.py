@@ -1,0 +1,1 @@
+"""Use cases: the only API the console and the command line call."""

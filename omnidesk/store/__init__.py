@@ -1,0 +1,1 @@
+"""The thread store: schema, engine, migrations and the queries that need SQL."""
