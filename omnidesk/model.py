@@ -141,6 +141,9 @@ class Triage:
     due_at: datetime | None
     after_hours: bool = False
     next_open_at: datetime | None = None
+    # Consent-only (STOP/START/HELP) messages are answered automatically and logged: filed in a
+    # queue for the record, but not waiting work (no due time, not counted as open work).
+    auto_handled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,10 +205,17 @@ class ThreadSummary:
     emergency_ack_by: str | None
     emergency_ack_at: datetime | None
     candidates: tuple[PatientBrief, ...] = ()
+    # The store's ``threads.pinned`` (what the inbox is ordered and keyset-paged by); None
+    # when the summary was built elsewhere, then ``pinned`` is derived from urgency and ack.
+    stored_pinned: bool | None = None
+    # ``threads.version`` when read: pass it back for optimistic concurrency (0 = unknown).
+    version: int = 0
 
     @property
     def pinned(self) -> bool:
         """An unacknowledged emergency sits above everything else."""
+        if self.stored_pinned is not None:
+            return self.stored_pinned
         return self.urgency is Urgency.EMERGENCY and self.emergency_ack_at is None
 
     @property
@@ -286,6 +296,32 @@ class SearchHit:
     snippet: str
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One message for a channel adapter to send (built from an outbox row)."""
+
+    channel: Channel
+    recipient: str
+    body: str
+    subject: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    outbox_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendReceipt:
+    """What a channel said about a send: its provider id and a status (``sent``, ``queued``, ``failed``).
+
+    ``error`` is a provider code and a short reason, never PHI; ``permanent`` means do not retry.
+    """
+
+    provider_id: str | None
+    status: str
+    error: str | None = None
+    permanent: bool = False
+
+
 @dataclass(slots=True)
 class IngestReport:
     """What one ingest run did. ``rejected`` holds (line number, reason) pairs; reasons carry no PHI."""
@@ -302,3 +338,4 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    unchanged: int = 0  # rows that matched a stored record exactly (a re-import)

@@ -1,20 +1,35 @@
-"""Opening the store: URL resolution, engine creation and per-connection PRAGMAs.
+"""Opening the store: URL resolution, engine creation, per-connection PRAGMAs and transactions.
 
 SQLite runs in WAL mode with ``synchronous=FULL``: this is a medical record store,
 and FULL makes every committed transaction durable across power loss (NORMAL in WAL
 can lose the last commits). Bulk loads commit in batches, so the fsync cost is paid
 per batch, not per message.
+
+Transactions on SQLite: Python's ``sqlite3`` module normally opens a transaction only
+before the first INSERT/UPDATE/DELETE, so a ``SELECT`` earlier in an ``engine.begin()``
+block is not part of it and a read-then-write (next audit hash, version check) is not
+atomic. We switch that off and emit ``BEGIN IMMEDIATE`` ourselves: every transaction
+takes the write lock when it starts, so read-modify-write is serialized across
+processes and never fails half-way with "database is locked". Pure reads opt out with
+:func:`reading` (``BEGIN DEFERRED``): in WAL they never wait for a writer.
+
+Engines are created with ``hide_parameters=True`` so a database error's text never
+carries bound values (message bodies, names, phones).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
 
 ENV_DB = "OMNIDESK_DB"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+READ_ONLY = "omnidesk_read_only"  # connection execution option: this transaction only reads
 
 
 def default_db_path() -> Path:
@@ -38,7 +53,25 @@ def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path)}"
 
 
-def _on_sqlite_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for other databases and for in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    db = parsed.database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db)
+
+
+def display_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _on_sqlite_connect(dbapi_conn, _record) -> None:
+    # Hand transaction control to SQLAlchemy's "begin" event (see the module docstring).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA journal_mode = WAL")
@@ -49,16 +82,50 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.close()
 
 
+def _on_sqlite_begin(conn: Connection) -> None:
+    opts = conn.get_execution_options()
+    if opts.get("isolation_level") == "AUTOCOMMIT":
+        return
+    conn.exec_driver_sql("BEGIN DEFERRED" if opts.get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
 def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     """Create an engine for ``url`` (see :func:`resolve_url`) with our connection settings."""
     url = resolve_url(url)
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True)
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction (SQLite: ``BEGIN DEFERRED``, never waits for a writer in WAL).
+
+    Writing inside it is a programming error: on SQLite it can fail with "database is locked".
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction (SQLite: ``BEGIN IMMEDIATE``); commits on success. Same as ``engine.begin()``."""
+    with engine.begin() as conn:
+        yield conn
+
+
+def is_read_only(conn: Connection) -> bool:
+    return bool(conn.get_execution_options().get(READ_ONLY))

@@ -1,19 +1,158 @@
-"""Create or upgrade a database to the current schema.
+"""Create or upgrade a database to the current schema with Alembic, run from code.
 
-TEMPORARY: uses ``metadata.create_all``; the store work replaces this with Alembic
-(``upgrade(url)`` keeps its signature).
+The migration scripts ship inside the package (``omnidesk/store/migrations``); no
+``alembic.ini`` is needed. On PostgreSQL everything — tables and the ``alembic_version``
+table — goes to the first schema of the connection's ``search_path`` (tests use
+``options=-csearch_path=<schema>`` to get a schema each).
+
+For developers, a new revision::
+
+    python -m omnidesk.store.migrate revision "add x" [--url sqlite:////tmp/dev.db]
+
+autogenerates against a database migrated to head (default: a temporary SQLite file).
 """
 
 from __future__ import annotations
 
-from omnidesk.store.engine import make_engine
-from omnidesk.store.schema import metadata
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+from omnidesk.store.engine import make_engine, reading, resolve_url
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"
+# pg_advisory_xact_lock key: two `omnidesk init` on one PostgreSQL never migrate at once.
+_PG_MIGRATE_LOCK = 0x6F6D6E6964657301
 
 
-def upgrade(url: str | None = None) -> None:
-    """Bring the database at ``url`` to the newest schema (idempotent)."""
-    engine = make_engine(url)
+class SchemaState(enum.StrEnum):
+    EMPTY = "empty"  # nothing there: run init
+    CURRENT = "current"  # at head
+    OUTDATED = "outdated"  # an older revision of ours: run init to upgrade
+    NEWER = "newer"  # a revision this version of omnidesk does not know (newer omnidesk?)
+    UNVERSIONED = "unversioned"  # tables but no version table: not made by omnidesk init
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaStatus:
+    state: SchemaState
+    current: str | None
+    head: str
+
+
+class UnversionedDatabaseError(RuntimeError):
+    """The database has tables but no migration history; it was not created by ``omnidesk init``."""
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config pointing at the packaged migrations (optionally bound to ``connection``)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "no migrations packaged"
+    return head
+
+
+def _current(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def status_of(conn: Connection) -> SchemaStatus:
+    """Where the database behind ``conn`` stands relative to this code's migrations."""
+    head = head_revision()
+    names = set(inspect(conn).get_table_names())
+    if VERSION_TABLE not in names:
+        state = SchemaState.UNVERSIONED if names else SchemaState.EMPTY
+        return SchemaStatus(state, None, head)
+    current = _current(conn)
+    if current is None:
+        state = SchemaState.UNVERSIONED if names - {VERSION_TABLE} else SchemaState.EMPTY
+    elif current == head:
+        state = SchemaState.CURRENT
+    else:
+        script = ScriptDirectory.from_config(alembic_config())
+        known = {rev.revision for rev in script.walk_revisions()}
+        state = SchemaState.OUTDATED if current in known else SchemaState.NEWER
+    return SchemaStatus(state, current, head)
+
+
+def check(target: str | Engine | None = None) -> SchemaStatus:
+    """Schema status of the database at ``target`` (a URL or an engine); does not change it."""
+    engine, owned = _engine(target)
     try:
-        metadata.create_all(engine)
+        with reading(engine) as conn:
+            return status_of(conn)
     finally:
-        engine.dispose()
+        if owned:
+            engine.dispose()
+
+
+def current_revision(target: str | Engine | None = None) -> str | None:
+    """The Alembic revision the database is at (None: never migrated)."""
+    return check(target).current
+
+
+def upgrade(target: str | Engine | None = None, revision: str = "head") -> None:
+    """Bring the database at ``target`` (URL or engine) to ``revision`` (idempotent, one transaction).
+
+    Raises :class:`UnversionedDatabaseError` for a database that has tables but no history.
+    """
+    engine, owned = _engine(target)
+    try:
+        with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, so two inits serialize
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATE_LOCK})
+            if status_of(conn).state is SchemaState.UNVERSIONED:
+                raise UnversionedDatabaseError("the database has tables but no migration history")
+            command.upgrade(alembic_config(conn), revision)
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def _engine(target: str | Engine | None) -> tuple[Engine, bool]:
+    if isinstance(target, Engine):
+        return target, False
+    return make_engine(resolve_url(target)), True
+
+
+def _revision_cli(argv: list[str]) -> None:  # pragma: no cover - developer tool
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(prog="python -m omnidesk.store.migrate")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    rev = sub.add_parser("revision", help="autogenerate a new revision")
+    rev.add_argument("message")
+    rev.add_argument("--url", help="a database to compare against (migrated to head first)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.url or f"sqlite:///{Path(tmp) / 'dev.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                cfg = alembic_config(conn)
+                cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+                command.revision(cfg, message=args.message, autogenerate=True, rev_id=f"{int(head_revision()) + 1:04d}")
+        finally:
+            engine.dispose()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    _revision_cli(sys.argv[1:])

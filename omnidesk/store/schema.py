@@ -45,7 +45,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -55,7 +55,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -164,6 +164,14 @@ Index(
     threads.c.last_message_at.desc(),
     threads.c.id.desc(),
 )
+# Queue counts: how many open threads per queue have unread messages, without reading rows.
+Index(
+    "ix_threads_unread",
+    threads.c.status,
+    threads.c.queue,
+    sqlite_where=threads.c.unread_count > 0,
+    postgresql_where=threads.c.unread_count > 0,
+)
 Index("ix_threads_patient", threads.c.patient_id, threads.c.last_message_at)
 Index("ix_threads_contact", threads.c.contact_id, threads.c.last_message_at)
 
@@ -194,6 +202,17 @@ messages = Table(
 )
 Index("ix_messages_thread_at", messages.c.thread_id, messages.c.at, messages.c.id)
 Index("ix_messages_message_id", messages.c.message_id)
+
+# Every email id a stored message carried (its Message-ID, In-Reply-To and References) →
+# the thread it joined, so a reply finds its thread even when the parent arrives later,
+# or never (siblings of a missing parent).
+message_refs = Table(
+    "message_refs",
+    metadata,
+    Column("ref", String(998), primary_key=True),
+    Column("thread_id", ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+)
+Index("ix_message_refs_thread", message_refs.c.thread_id)
 
 attachments = Table(
     "attachments",

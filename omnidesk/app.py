@@ -1,0 +1,302 @@
+"""The console: wires the services (through :class:`~omnidesk.screens.backend.Backend`) to the screens.
+
+The app owns what spans screens: opening the store, the emergency watch (banner on every
+screen, the bell for a new emergency, a 1 s tick only while one waits), acknowledging,
+the live sync loop (a worker that reschedules itself with ``set_timer``), and turning a
+failed service call into a notification instead of a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.timer import Timer
+
+from omnidesk.model import ThreadSummary
+from omnidesk.screens.backend import Backend
+from omnidesk.screens.inbox import InboxScreen
+from omnidesk.screens.messages import (
+    Acknowledged,
+    ContextReady,
+    EmergenciesLoaded,
+    NewMessages,
+    ServiceFailed,
+    error_text,
+    run_service,
+)
+from omnidesk.widgets.banner import EmergencyBanner
+from omnidesk.widgets.formatting import DEFAULT_QUEUE_LABELS
+from omnidesk.widgets.queue_list import QueueList
+from omnidesk.widgets.thread_list import ThreadList
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+LIVE_INTERVAL_S = 3.0
+LIVE_MAX_BACKOFF_S = 60.0
+AGE_REFRESH_S = 60.0
+
+
+class _SyncFinished(Message):
+    def __init__(self, ok: bool) -> None:
+        super().__init__()
+        self.ok = ok
+
+
+def _commands() -> type[Provider]:
+    """The command-palette provider, imported when the palette first opens (fast launch)."""
+    from omnidesk.screens.commands import OmnideskCommands
+
+    return OmnideskCommands
+
+
+class OmnideskApp(App[None]):
+    """The omnidesk console. ``ctx_factory`` opens the store (it runs in a worker, off the UI thread)."""
+
+    TITLE = "omnidesk"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
+    HELP_GROUP: ClassVar[str] = "Everywhere"
+    COMMANDS = App.COMMANDS | {_commands}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave omnidesk"),
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key"),
+        Binding("a", "acknowledge", "Acknowledge", id="app.acknowledge", tooltip="Acknowledge the waiting emergency"),
+    ]
+
+    def __init__(
+        self,
+        ctx_factory: Callable[[], Any],
+        *,
+        live: bool = False,
+        live_source: Any = None,
+        clock: Callable[[], datetime] | None = None,
+        tz: tzinfo | None = None,
+        live_interval: float = LIVE_INTERVAL_S,
+        keymap: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.ctx_factory = ctx_factory
+        self.live = live
+        self.live_source = live_source
+        self.live_interval = live_interval
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.tz: tzinfo | None = tz
+        self.backend: Backend | None = None
+        self.queue_labels: dict[str, str] = dict(DEFAULT_QUEUE_LABELS)
+        self.emergencies: list[ThreadSummary] = []
+        self._known_emergencies: set[int] | None = None
+        self._tick: Timer | None = None
+        self._sync_delay = live_interval
+        self._sync_failing = False
+        self._initial_keymap = dict(keymap or {})
+        self.inbox = InboxScreen()
+
+    # ------------------------------------------------------------ startup
+    def on_mount(self) -> None:
+        if self._initial_keymap:
+            self.set_keymap(self._initial_keymap)
+        self.push_screen(self.inbox)
+        self._open_store()
+        self.set_interval(AGE_REFRESH_S, self._refresh_ages)
+
+    @work(thread=True, group="open", exit_on_error=False)
+    def _open_store(self) -> None:
+        try:
+            ctx = self.ctx_factory()
+        except Exception as exc:
+            self.post_message(ServiceFailed("opening the store", exc))
+            return
+        self.backend = self.make_backend(ctx)
+        self.post_message(ContextReady())
+
+    def apply_practice(self, tz: tzinfo | None, labels: dict[str, str]) -> None:
+        """Use the practice's time zone and queue labels (known once a thread is first opened)."""
+        self.tz = tz
+        self.queue_labels.update(labels)
+        self.inbox.apply_practice(tz, self.queue_labels)
+        self._update_banners()
+
+    def make_backend(self, ctx: Any) -> Backend:
+        """The console's service gateway for ``ctx`` (tests may substitute one)."""
+        return Backend(ctx, clock=self.clock, live_source=self.live_source, tz=self.tz)
+
+    @on(ContextReady)
+    def _context_ready(self) -> None:
+        self.inbox.start()  # then counts and emergencies, once the first rows are shown
+        if self.live:
+            self._schedule_sync()
+
+    # ----------------------------------------------------------- refresh
+    def refresh_all(self) -> None:
+        """Counts, emergencies and the visible window of the list, keeping the cursor."""
+        self.inbox.refresh_data()
+        self.refresh_emergencies()
+
+    def refresh_emergencies(self) -> None:
+        if self.backend is not None:
+            run_service(self, self.backend.emergencies, EmergenciesLoaded, what="checking emergencies", group="emerg")
+
+    def _refresh_ages(self) -> None:
+        for screen in self.screen_stack:
+            for widget in screen.query(ThreadList):
+                widget.refresh()
+
+    @on(NewMessages)
+    def _new_messages(self, msg: NewMessages) -> None:
+        self.refresh_all()
+
+    # --------------------------------------------------------- emergency
+    @on(EmergenciesLoaded)
+    def _emergencies_loaded(self, msg: EmergenciesLoaded) -> None:
+        ids = {t.id for t in msg.threads}
+        new = ids - (self._known_emergencies or set())
+        self._known_emergencies = ids
+        self.emergencies = msg.threads
+        if new:
+            self.bell()
+        if msg.threads and self._tick is None:
+            self._tick = self.set_interval(1.0, self._update_banners)
+        elif not msg.threads and self._tick is not None:
+            self._tick.stop()
+            self._tick = None
+        self._update_banners()
+
+    def acknowledge_key(self) -> str:
+        keys = self._keymap.get("app.acknowledge")
+        return self.get_key_display(Binding(keys.split(",")[0], "")) if keys else "a"
+
+    def refresh_banners(self) -> None:
+        """Redraw the emergency banner on every screen (e.g. after new counts)."""
+        self._update_banners()
+
+    def _update_banners(self) -> None:
+        now = self.clock()
+        key = self.acknowledge_key()
+        total = self.inbox.query_one(QueueList).unacknowledged if self.inbox.is_mounted else None
+        for screen in self.screen_stack:
+            for banner in screen.query(EmergencyBanner):
+                banner.show(self.emergencies, now, self.queue_labels, key, total if self.emergencies else 0)
+
+    def action_acknowledge(self) -> None:
+        """Acknowledge the open or highlighted emergency, else the oldest one waiting; then show it."""
+        if self.backend is None:
+            return
+        target = self._ack_target()
+        if target is None:
+            self.notify("No emergency is waiting.", timeout=3)
+            return
+        backend, thread_id = self.backend, target.id
+        run_service(self, lambda: backend.acknowledge(thread_id), Acknowledged, what="acknowledging", group="ack")
+
+    def _ack_target(self) -> ThreadSummary | None:
+        candidates: list[ThreadSummary | None] = []
+        if self.inbox.current is not None:
+            candidates.append(self.inbox.current.summary)
+        if self.inbox.is_mounted:
+            candidates.append(self.inbox.query_one(ThreadList).highlighted)
+        waiting = {t.id for t in self.emergencies}
+        for c in candidates:
+            if c is not None and c.id in waiting:
+                return c
+        if self.emergencies:
+            return min(self.emergencies, key=lambda t: (t.last_message_at, t.id))
+        return None
+
+    @on(Acknowledged)
+    def _acknowledged(self, msg: Acknowledged) -> None:
+        summary = msg.summary
+        label = self.queue_labels.get(summary.queue, summary.queue)
+        self.notify(f"Emergency acknowledged ({label}, thread #{summary.id}).", timeout=4)
+        self.emergencies = [t for t in self.emergencies if t.id != summary.id]
+        self._update_banners()
+        self.refresh_all()
+        if self.inbox.current is not None and self.inbox.current.summary.id == summary.id:
+            self.inbox.update_summary(summary)
+        else:
+            self.inbox.open_thread(summary.id)
+
+    # --------------------------------------------------------------- live
+    def _schedule_sync(self) -> None:
+        self.set_timer(self._sync_delay, self._sync)
+
+    @work(thread=True, group="sync", exclusive=True, exit_on_error=False)
+    def _sync(self) -> None:
+        backend = self.backend
+        if backend is None:
+            return
+        ok = True
+        try:
+            new = backend.sync_once()
+            if new:
+                self.post_message(NewMessages(new))
+        except Exception as exc:
+            ok = False
+            if not self._sync_failing:
+                self.post_message(ServiceFailed("receiving new messages", exc))
+        self.post_message(_SyncFinished(ok))
+
+    @on(_SyncFinished)
+    def _sync_finished(self, msg: _SyncFinished) -> None:
+        self._sync_failing = not msg.ok
+        self._sync_delay = self.live_interval if msg.ok else min(self._sync_delay * 2, LIVE_MAX_BACKOFF_S)
+        self._schedule_sync()
+
+    # ------------------------------------------------------------ errors
+    @on(ServiceFailed)
+    def _service_failed(self, msg: ServiceFailed) -> None:
+        message, hint = error_text(msg.error)
+        self.notify(f"{message}\n{hint}" if hint else message, title=f"Problem {msg.what}", severity="error")
+        if msg.what == "acknowledging":  # e.g. someone else acknowledged it first: show the truth
+            self.refresh_all()
+
+    @on(ThreadList.LoadFailed)
+    def _list_failed(self, msg: ThreadList.LoadFailed) -> None:
+        message, hint = error_text(msg.error)
+        self.notify(f"{message}\n{hint}" if hint else message, title="Problem loading threads", severity="error")
+
+    # ----------------------------------------------------------- actions
+    def action_help(self) -> None:
+        from omnidesk.screens.help import HelpScreen, collect_bindings, help_nodes
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        entries = collect_bindings(self, help_nodes(self, self.screen))
+        self.push_screen(HelpScreen(entries))
+        self.call_later(self._update_banners)
+
+    def action_search(self) -> None:
+        from omnidesk.screens.search import SearchScreen
+
+        if isinstance(self.screen, SearchScreen):
+            return
+
+        def opened(thread_id: int | None) -> None:
+            if thread_id is not None:
+                self.inbox.open_thread(thread_id)
+
+        self.push_screen(SearchScreen(), opened)
+        self.call_later(self._update_banners)
+
+    def action_why(self) -> None:
+        self.inbox.action_why()
+
+    def queue_choices(self) -> list[tuple[str, str]]:
+        """(queue key, label) for every queue in the list."""
+        if not self.inbox.is_mounted:
+            return list(DEFAULT_QUEUE_LABELS.items())
+        queues = self.inbox.query_one(QueueList)
+        return [(q, queues.labels.get(q, q)) for q in queues.queues]
+
+    def go_to_queue(self, queue: str) -> None:
+        while self.screen is not self.inbox and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.inbox.select_queue(queue)

@@ -1,0 +1,490 @@
+"""Intent, urgency and consent classification of one patient message.
+
+How a message is read (all in :meth:`Classifier.classify`):
+
+1. Only the patient's new words count: quoted replies, ``>`` lines, "-----Original
+   Message-----" blocks, device lines and signatures are cut (:func:`~omnidesk.rules.text.strip_quoted`).
+   A subject is read after the body; a reply subject ("Re: …") only counts towards urgency.
+2. The text is normalised (lower case, accents and apostrophes folded, voicemail fillers
+   dropped, spelled numbers joined) and cut into tokens; the matcher finds every rule phrase.
+3. A phrase does not count when it is negated ("no chest pain", "denies shortness of breath",
+   "I'm not suicidal" — a negation word up to five words before it in the same clause,
+   unless it is a pseudo-negation like "not sure"), when it is history for a rule that
+   cares ("my stroke in 2019", "the chest pain I had last month", unless "again"/"came
+   back"), or when one of the rule's ``unless`` phrases is in the same sentence
+   ("this bill will give me a heart attack").
+4. Urgency is the highest level any firing rule sets. Intents come in the order the
+   patient wrote them, with three conventions from the labelled corpus: an emergency (or a
+   symptom-driven urgent message) leads with ``clinical`` even when buried in an
+   administrative request; ``general`` goes last; a *weak* rule's intent only counts when
+   nothing stronger is found. ``[suppress]`` removes overlapping intents (reschedule wins
+   over cancel). Nothing found means ``general``.
+
+Carrier keywords (CTIA / FCC practice): a message that is only STOP, STOPALL, UNSUBSCRIBE,
+END, QUIT, REVOKE, OPTOUT or CANCEL (any case, stray spaces and punctuation) is
+``consent.opt_out``; START or UNSTOP is ``consent.opt_in``; HELP or INFO is ``consent.help``.
+Clear requests in words ("please stop texting me", "ya no me manden mensajes") are opt-outs
+too; "stop by", "don't stop my meds" and "can I stop taking metformin" are not. YES is *not*
+treated as an opt-in: a patient texting "yes" is confirming an appointment (see the README's
+"Consent keywords" section for what that means for a number that had opted out).
+
+**Bare CANCEL in reply to an appointment reminder** (``reminder_reply=True``): the intents are
+``("appointment.cancel", "consent.opt_out")`` — both honoured. The carrier treats CANCEL as
+an opt-out keyword and will block our texts to the number, so we must record the opt-out
+and stop texting; and the patient most likely meant the appointment, so it goes to the
+front desk as a cancellation request, to be confirmed by phone or another channel. The
+patient neither silently loses reminders nor silently keeps an appointment they meant to
+cancel: the thread shows both tags and the rule that set each. Without reminder context a
+bare CANCEL is ``consent.opt_out`` only; "cancel my appointment" (more than the keyword) is
+an appointment cancellation and no opt-out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from itertools import accumulate
+from operator import itemgetter
+from pathlib import Path
+
+from omnidesk.model import Channel, Classification, Intent, RuleMatch, Urgency
+from omnidesk.rules.matcher import (
+    CLAUSE,
+    EMOJI,
+    HISTORY,
+    IS_SENTENCE,
+    LANG,
+    NEG,
+    NEGATION,
+    PATTERN,
+    PSEUDO,
+    SENTENCE,
+    UNLESS,
+    Info,
+    Matcher,
+)
+from omnidesk.rules.ruleset import Rule, RuleSet, load_ruleset
+from omnidesk.rules.text import strip_quoted
+
+NEGATION_WINDOW = 5
+WHOLE_MAX_TOKENS = 8
+
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|rv|aw|tr)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_INTENT_ORDER = {i.value: n for n, i in enumerate(Intent)}
+_URGENCIES = (Urgency.EMERGENCY, Urgency.URGENT, Urgency.ROUTINE)
+_ROUTINE = Urgency.ROUTINE.rank
+_EMERGENCY = Urgency.EMERGENCY.rank
+_GENERAL = Intent.GENERAL.value
+_CLINICAL = Intent.CLINICAL.value
+_FALLBACK = Classification(intents=(_GENERAL,), urgency=Urgency.ROUTINE)
+_BOUNDARY = (SENTENCE, CLAUSE)
+_IS_SENT = itemgetter(IS_SENTENCE)
+_NEG_OF = itemgetter(NEG)
+_EMPTY: frozenset[int] = frozenset()
+_LANG_OF = itemgetter(LANG)
+
+
+class Classifier:
+    """Reads one message and says what the patient wants, how urgent it is, and why.
+
+    Build it once with :meth:`load` (it compiles the rule files); :meth:`classify` is pure,
+    thread-safe and fast (well over 100,000 messages a second on one core).
+    """
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self.rules: tuple[Rule, ...] = ruleset.rules
+        self.matcher = Matcher(ruleset)
+        self._suppress = {k: frozenset(v) for k, v in ruleset.suppress.items()}
+        rules = self.rules
+        # Flat per-rule and per-phrase arrays: attribute look-ups are too slow for the hot path.
+        self._owners = [(o.kind, o.rule, o.group) for o in self.matcher.phrase_owner]
+        self._urg = [r.is_urgency for r in rules]
+        self._rem = [r.reminder_only for r in rules]
+        self._neg = [r.negatable for r in rules]
+        self._hist = [r.history for r in rules]
+        self._groups = [len(r.all_of) for r in rules]
+        self._msg_scope = [r.scope == "message" for r in rules]
+        self._rank = [Urgency(r.sets).rank if r.is_urgency else _ROUTINE for r in rules]
+        self._intent = [r.intent for r in rules]
+        self._sets = [r.sets for r in rules]
+        self._weak = [r.weak for r in rules]
+        self._ids = [r.id for r in rules]
+        sent_info = self.matcher.info(".")
+        self._subject_gap = [sent_info]
+
+    @classmethod
+    def load(cls, paths: Sequence[Path] = ()) -> Classifier:
+        """The shipped default rules, then each practice file in ``paths``.
+
+        A rule with the same id replaces the earlier one; ``enabled = false`` switches it off.
+        """
+        return cls(load_ruleset(paths))
+
+    @classmethod
+    def from_config_dir(cls, config_dir: Path | None) -> Classifier:
+        """Defaults plus ``config_dir/rules*.toml`` in name order (the layout ``TriageEngine.load`` uses)."""
+        if config_dir is None:
+            return cls.load()
+        return cls.load(sorted(p for p in Path(config_dir).glob("rules*.toml") if p.is_file()))
+
+    # ------------------------------------------------------------------ the hot path
+
+    def classify(
+        self,
+        body: str,
+        subject: str | None = None,
+        channel: Channel | str | None = None,
+        *,
+        reminder_reply: bool = False,
+    ) -> Classification:
+        """Intents (primary first), urgency, the rule matches behind every tag, and the language."""
+        text = strip_quoted(body) if "\n" in body else body
+        matcher = self.matcher
+        infos = matcher.infos(text.lower())
+        body_len = len(infos)
+        reply_subject = False
+        if subject:
+            m = _REPLY_PREFIX.match(subject)
+            if m:
+                reply_subject = True
+                subject = subject[m.end() :]
+            sinfos = matcher.infos(subject.lower())
+            if sinfos:
+                infos = infos + self._subject_gap + sinfos
+        whole = self._whole(infos, body_len) if body_len <= WHOLE_MAX_TOKENS else None
+        hits = matcher.scan(infos)
+        if not hits and not whole:
+            return _FALLBACK
+        return self._decide(infos, hits, whole, body_len, reply_subject, reminder_reply)
+
+    def _whole(self, infos: list[Info], body_len: int) -> list[int] | None:
+        words = [x[0] for x in infos[:body_len] if x[1] != EMOJI and x[0].isalnum()]
+        if not words:
+            words = list(dict.fromkeys(x[0] for x in infos[:body_len] if x[1] == EMOJI))
+        elif len(words) > 1 and len(set(words)) == 1:
+            words = words[:1]
+        return self.matcher.whole.get(" ".join(words)) if words else None
+
+    # ------------------------------------------------------------------ deciding
+
+    def _decide(
+        self,
+        infos: list[Info],
+        hits: list[tuple[int, int, int]],
+        whole: list[int] | None,
+        body_len: int,
+        reply_subject: bool,
+        reminder_reply: bool,
+    ) -> Classification:
+        owners = self._owners
+        urg = self._urg
+        rem = self._rem
+        weak_of = self._weak
+        pattern_hits: dict[int, list[tuple[int, int, int]]] = {}
+        weak_hits: dict[int, list[tuple[int, int, int]]] = {}
+        unless_hits: dict[int, list[int]] | None = None
+        neg_spans: list[tuple[int, int]] | None = None
+        pseudo: set[int] | None = None
+        history: list[tuple[int, int]] | None = None
+        recurrence: list[int] | None = None
+        covered: set[int] | None = None
+        for pid, s, e in hits:
+            k, r, g = owners[pid]
+            if k == PATTERN:
+                if rem[r] and not reminder_reply:
+                    continue
+                if reply_subject and s >= body_len and not urg[r]:
+                    continue
+                table = weak_hits if weak_of[r] else pattern_hits
+                lst = table.get(r)
+                if lst is None:
+                    table[r] = [(g, s, e)]
+                else:
+                    lst.append((g, s, e))
+                if e > s and urg[r]:
+                    # "no puede respirar": that "no" is a symptom, not a negation of what follows
+                    if covered is None:
+                        covered = set()
+                    covered.update(range(s, e + 1))
+            elif k == NEGATION:
+                if neg_spans is None:
+                    neg_spans = []
+                neg_spans.append((s, e))
+            elif k == UNLESS:
+                if unless_hits is None:
+                    unless_hits = {}
+                unless_hits.setdefault(r, []).append(s)
+            elif k == PSEUDO:
+                if pseudo is None:
+                    pseudo = set()
+                pseudo.update(range(s, e + 1))
+            elif k == HISTORY:
+                if history is None:
+                    history = []
+                history.append((s, e))
+            else:  # RECURRENCE
+                if recurrence is None:
+                    recurrence = []
+                recurrence.append(s)
+        if not pattern_hits and not weak_hits and not whole:
+            return _FALLBACK
+        blocked = pseudo | covered if (pseudo and covered) else (pseudo or covered or _EMPTY)
+        neg_ends: set[int] = {e for s, e in neg_spans if blocked.isdisjoint(range(s, e + 1))} if neg_spans else _EMPTY
+        any_negation = bool(neg_ends) or any(map(_NEG_OF, infos))
+        sent_ids = list(accumulate(map(_IS_SENT, infos))) if (unless_hits or history or recurrence) else None
+
+        negatable = self._neg
+        hist_on = self._hist
+        groups = self._groups
+        fired: list[tuple[int, int, int, tuple[tuple[int, int], ...] | None]] = []
+        if whole:
+            for r in whole:
+                if not rem[r] or reminder_reply:
+                    fired.append((r, 0, body_len - 1, None))
+        batch = pattern_hits
+        while True:
+            for r, rhits in batch.items():
+                ok = rhits
+                check_negation = any_negation and negatable[r]
+                unless_sents = None
+                if unless_hits is not None and r in unless_hits:
+                    unless_sents = {sent_ids[x] for x in unless_hits[r]}
+                if check_negation or unless_sents or (history and hist_on[r]):
+                    ok = []
+                    for h in rhits:
+                        s = h[1]
+                        if check_negation and _negated(infos, s, neg_ends, blocked):
+                            continue
+                        if unless_sents and sent_ids[s] in unless_sents:
+                            continue
+                        if history and hist_on[r] and _historical(infos, s, h[2], history, recurrence, sent_ids):
+                            continue
+                        ok.append(h)
+                    if not ok:
+                        continue
+                n_groups = groups[r]
+                if n_groups:
+                    if sent_ids is None and not self._msg_scope[r]:
+                        sent_ids = list(accumulate(map(_IS_SENT, infos)))
+                    spans = _all_of(ok, n_groups, sent_ids, self._msg_scope[r])
+                    if spans is not None:
+                        fired.append((r, spans[0][0], spans[-1][1], spans))
+                        continue
+                    ok = [h for h in ok if h[0] < 0]
+                    if not ok:
+                        continue
+                first = min(ok, key=_START) if len(ok) > 1 else ok[0]
+                fired.append((r, first[1], first[2], None))
+            if batch is weak_hits or not weak_hits:
+                break
+            # weak rules only matter when nothing stronger says what the patient wants
+            if any(not urg[f[0]] or self._intent[f[0]] is not None for f in fired):
+                break
+            batch = weak_hits
+        if not fired:
+            return _FALLBACK
+        return self._compose(infos, fired)
+
+    def _compose(
+        self, infos: list[Info], fired: list[tuple[int, int, int, tuple[tuple[int, int], ...] | None]]
+    ) -> Classification:
+        rank = self._rank
+        urg = self._urg
+        intent_of = self._intent
+        sets_of = self._sets
+        weak_of = self._weak
+        best = min([rank[f[0]] for f in fired])
+        strong: dict[str, tuple[int, int]] = {}  # intent -> (position, index in fired)
+        weak: dict[str, tuple[int, int]] = {}
+        lead: str | None = None
+        lead_pos = 1 << 30
+        for n, f in enumerate(fired):
+            r = f[0]
+            s = f[1]
+            if urg[r]:
+                intent = intent_of[r]
+                if intent is None:
+                    continue
+                old = strong.get(intent)
+                if old is None or s < old[0]:
+                    strong[intent] = (s, n)
+                if rank[r] == best and best < _ROUTINE and lead != _CLINICAL and (intent == _CLINICAL or s < lead_pos):
+                    lead, lead_pos = intent, s
+            else:
+                table = weak if weak_of[r] else strong
+                intent = sets_of[r]
+                old = table.get(intent)
+                if old is None or s < old[0]:
+                    table[intent] = (s, n)
+        if best == _EMERGENCY:
+            lead = _CLINICAL
+            if _CLINICAL not in strong:
+                strong[_CLINICAL] = (lead_pos, -1)
+        chosen = strong or weak
+        if len(chosen) > 1:
+            if not strong:
+                chosen.pop(_GENERAL, None)  # a bare "thanks" never outranks another hint
+            for intent in list(chosen):
+                gone = self._suppress.get(intent)
+                if gone and intent in chosen:
+                    for other in gone:
+                        if other != intent:
+                            chosen.pop(other, None)
+        if not chosen:
+            chosen = {_GENERAL: (0, -1)}
+        if len(chosen) == 1:
+            intents = tuple(chosen)
+        else:
+            ranked = sorted(
+                [
+                    ((0, 0, 0) if i == lead else (2 if i == _GENERAL else 1, pos, _INTENT_ORDER[i]), i)
+                    for i, (pos, _n) in chosen.items()
+                ]
+            )
+            intents = tuple([i for _, i in ranked])
+        parts: list[tuple[str, str, str]] = []
+        rule_ids = self._ids
+        if best < _ROUTINE:
+            urgent = [(rank[f[0]], f[1], n) for n, f in enumerate(fired) if urg[f[0]]]
+            urgent.sort()
+            for _rk, _s, n in urgent:
+                r, s, e, spans = fired[n]
+                parts.append((rule_ids[r], sets_of[r], _text(infos, s, e, spans)))
+        for intent in intents:
+            n = chosen[intent][1]
+            if n < 0:
+                continue
+            r, s, e, spans = fired[n]
+            parts.append((rule_ids[r], intent, _text(infos, s, e, spans)))
+        key = (intents, best, tuple(parts), _lang(infos))
+        found = _CLASSIFICATIONS.get(key)
+        if found is None:
+            if len(_CLASSIFICATIONS) >= _INTERN_LIMIT:
+                _CLASSIFICATIONS.clear()
+            found = Classification(
+                intents=intents, urgency=_URGENCIES[best], matched=tuple(_match(*p) for p in parts), lang=key[3]
+            )
+            _CLASSIFICATIONS[key] = found
+        return found
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _START(h: tuple[int, int, int]) -> int:
+    return h[1]
+
+
+# Results are immutable, so equal ones are shared (bounded): building frozen dataclasses costs
+# more than the look-up. This interns values; it never caches by message.
+_INTERN_LIMIT = 50_000
+_MATCHES: dict[tuple[str, str, str], RuleMatch] = {}
+_CLASSIFICATIONS: dict[tuple, Classification] = {}
+
+
+def _match(rule: str, sets: str, text: str) -> RuleMatch:
+    key = (rule, sets, text)
+    found = _MATCHES.get(key)
+    if found is None:
+        if len(_MATCHES) >= _INTERN_LIMIT:
+            _MATCHES.clear()
+        found = _MATCHES[key] = RuleMatch(rule, sets, text)
+    return found
+
+
+def _negated(infos: list[Info], start: int, neg_ends: set[int], blocked: set[int]) -> bool:
+    """A negation ends at most NEGATION_WINDOW tokens before ``start``, in the same clause.
+
+    ``blocked`` positions (inside a pseudo-negation such as "not sure", or inside a symptom
+    phrase such as "no puede respirar") do not negate.
+    """
+    k = start - 1
+    stop = start - NEGATION_WINDOW
+    if stop < 0:
+        stop = 0
+    while k >= stop:
+        x = infos[k]
+        if x[1] in _BOUNDARY:
+            return False
+        if (x[NEG] or k in neg_ends) and k not in blocked:
+            return True
+        k -= 1
+    return False
+
+
+def _historical(
+    infos: list[Info],
+    s: int,
+    e: int,
+    history: list[tuple[int, int]],
+    recurrence: list[int] | None,
+    sent_ids: list[int] | None,
+) -> bool:
+    """A history phrase ("in 2019", "2 years ago", "last month") shares the clause, and nothing says it is back."""
+    n = len(infos)
+    lo = s
+    while lo > 0 and infos[lo - 1][1] not in _BOUNDARY:
+        lo -= 1
+    hi = e
+    while hi + 1 < n and infos[hi + 1][1] not in _BOUNDARY:
+        hi += 1
+    if not any(lo <= hs and he <= hi for hs, he in history):
+        return False
+    if recurrence and sent_ids is not None:
+        sent = sent_ids[s]
+        if any(sent_ids[p] == sent for p in recurrence):
+            return False
+    return True
+
+
+def _all_of(
+    ok: list[tuple[int, int, int]], groups: int, ids: list[int] | None, whole_message: bool
+) -> tuple[tuple[int, int], ...] | None:
+    """The (start, end) of each group's first hit in the first sentence (or the message) where all groups meet."""
+    if whole_message:
+        found: dict[int, tuple[int, int]] = {}
+        for g, s, e in ok:
+            if g >= 0 and (g not in found or s < found[g][0]):
+                found[g] = (s, e)
+        return tuple(sorted(found.values())) if len(found) == groups else None
+    assert ids is not None
+    by_sent: dict[int, dict[int, tuple[int, int]]] = {}
+    for g, s, e in ok:
+        if g < 0:
+            continue
+        slot = by_sent.setdefault(ids[s], {})
+        if g not in slot or s < slot[g][0]:
+            slot[g] = (s, e)
+    for found in by_sent.values():
+        if len(found) == groups:
+            return tuple(sorted(found.values()))
+    return None
+
+
+def _text(infos: list[Info], s: int, e: int, spans: tuple[tuple[int, int], ...] | None = None) -> str:
+    """The matched words as the patient wrote them (normalised); all_of rules show each part."""
+    if s == e and spans is None:
+        return infos[s][0]
+    if spans is not None and len(spans) > 1:
+        return " … ".join(_text(infos, a, b) for a, b in spans)
+    out: list[str] = []
+    for x in infos[s : e + 1]:
+        tok = x[0]
+        if x[1] in _BOUNDARY and not tok.isalnum() and out:
+            out[-1] += tok
+        else:
+            out.append(tok)
+    text = " ".join(out)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _lang(infos: list[Info]) -> str:
+    return "es" if sum(map(_LANG_OF, infos)) > 0 else "en"
+
+
+@lru_cache(maxsize=1)
+def default_classifier() -> Classifier:
+    """The classifier with only the shipped rules (built once per process)."""
+    return Classifier.load()

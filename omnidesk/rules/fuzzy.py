@@ -1,0 +1,148 @@
+"""Misspelling tolerance through tables built once from the rules' own words.
+
+No per-message fuzzy search: the classifier asks :meth:`VariantTable.lookup` only the first
+time it meets a token (the answer is cached with the token), and the lookup is a handful of
+dict probes:
+
+* one edit away from a rule word of five or more letters — a letter missing, added, or two
+  neighbours swapped ("apointment", "refil", "bleding", "siezure", "breth"); a wrong letter
+  only for rule words of six or more ("carla" is not "carta");
+* two neighbouring letters swapped in a four-letter rule word — "pian" → "pain";
+* the same consonant skeleton (vowels dropped, doubled letters collapsed) as a rule word of
+  seven or more letters — "swolowed" → "swallowed".
+
+A fuzzy match must keep the first letter, and everyday words that happen to sit one edit
+from a rule word ("paid", "bills", "strike" …) are never bent into one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+MIN_EDIT_LEN = 5
+MIN_SUBSTITUTE_LEN = 6
+MIN_SKELETON_KEY = 4
+SWAP_LEN = 4
+MIN_SKELETON_LEN = 7
+MIN_SKELETON_TOKEN = 6
+
+# Real words that are one edit (or one skeleton) away from a rule word; never "corrected".
+NEVER_FUZZ = frozenset(
+    """
+    paid pair pan pains pin pine pint pun rain main gain vain chess cheat check chase chests
+    bills kills fills hills mills wills polls pulls spills skills stills
+    strike strikes stoke stroked striker blinding blending breed bread breads birth births
+    wheeling feeling healing heeling reeling dealing sealing
+    started starved startled stared stated
+    bleating blasting boating beating betting
+    choking cooking coking joking
+    passed pasted posted
+    sweating sweeping swearing
+    swollen swallow
+    seizes seized sizes
+    faint feint paint saint
+    cough couch touch tough
+    blue blur glue clue
+    shot shop shut slot spot
+    dying dyeing drying eying
+    refill
+    confirm confirmed
+    insure injure insurer
+    moving mowing loving living
+    breathe breath breaths breathes
+    chest
+    """.split()  # noqa: SIM905 - a word list people can read
+)
+
+_VOWELS = frozenset("aeiouy")
+
+
+def skeleton(word: str) -> str:
+    """First letter, then the consonants with doubled letters collapsed: "swallowed" → "swlwd"."""
+    if not word:
+        return word
+    out = [word[0]]
+    for ch in word[1:]:
+        if ch in _VOWELS or ch == out[-1]:
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _deletes(word: str) -> Iterable[str]:
+    for i in range(len(word)):
+        yield word[:i] + word[i + 1 :]
+
+
+def within_one_edit(a: str, b: str, *, substitute: bool = True) -> bool:
+    """Damerau–Levenshtein distance ≤ 1 (one insert, delete, adjacent swap, or — if allowed — substitution)."""
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diffs = [i for i in range(la) if a[i] != b[i]]
+        if not diffs:
+            return True
+        if len(diffs) == 1:
+            return substitute
+        if len(diffs) == 2:
+            i, j = diffs
+            return j == i + 1 and a[i] == b[j] and a[j] == b[i]
+        return False
+    if la > lb:
+        a, b = b, a
+        la, lb = lb, la
+    i = 0
+    while i < la and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :]
+
+
+class VariantTable:
+    """Precomputed misspelling tables for a set of rule words."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._deletes: dict[str, set[str]] = defaultdict(set)
+        self._swaps: dict[str, str] = {}
+        self._skeletons: dict[str, set[str]] = defaultdict(set)
+        self.words: frozenset[str] = frozenset(w for w in words if w.isalpha() and w.isascii())
+        for w in self.words:
+            n = len(w)
+            if n >= MIN_EDIT_LEN:
+                self._deletes[w].add(w)
+                for d in _deletes(w):
+                    self._deletes[d].add(w)
+            elif n == SWAP_LEN:
+                for i in range(n - 1):
+                    if w[i] != w[i + 1]:
+                        self._swaps[w[:i] + w[i + 1] + w[i] + w[i + 2 :]] = w
+            if n >= MIN_SKELETON_LEN and len(skeleton(w)) >= MIN_SKELETON_KEY:
+                self._skeletons[skeleton(w)].add(w)
+        self._deletes = dict(self._deletes)
+        self._skeletons = dict(self._skeletons)
+
+    def lookup(self, token: str) -> tuple[str, ...]:
+        """The rule words ``token`` is plausibly a misspelling of.
+
+        Empty for exact rule words, everyday words that sit near one, and tokens too short to judge.
+        """
+        if token in self.words or token in NEVER_FUZZ or not token.isalpha() or len(token) < SWAP_LEN:
+            return ()
+        found: set[str] = set()
+        if len(token) >= MIN_EDIT_LEN - 1:
+            candidates: set[str] = set(self._deletes.get(token, ()))
+            for d in _deletes(token):
+                candidates.update(self._deletes.get(d, ()))
+            for w in candidates:
+                if w[0] == token[0] and within_one_edit(token, w, substitute=len(w) >= MIN_SUBSTITUTE_LEN):
+                    found.add(w)
+        if len(token) == SWAP_LEN:
+            w = self._swaps.get(token)
+            if w is not None:
+                found.add(w)
+        if not found and len(token) >= MIN_SKELETON_TOKEN:
+            skel = skeleton(token)
+            if len(skel) >= MIN_SKELETON_KEY:
+                found.update(self._skeletons.get(skel, ()))
+        return tuple(sorted(found))

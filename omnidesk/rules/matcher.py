@@ -1,0 +1,527 @@
+"""The compiled form of a rule set: token slots, phrase automaton and the per-token cache.
+
+A pattern such as ``"pain ... @chest"`` is a sequence of *slots* (``pain``; any word of the
+class ``chest``), optionally separated by ``...`` (up to :data:`GAP` other words, never across
+a sentence end). Every distinct slot gets an integer id. The first time the matcher meets a
+token it works out, once, which slot ids the token fills (exact word, ``stem*``, ``*suffix``,
+number range, temperature, misspelling of a rule word) and which phrases can *start* with it;
+that :data:`Info` is cached by token text. Scanning a message is then one pass over its
+tokens with set-membership tests — no regular expression per rule and no fuzzy search per
+message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain, compress, count
+from operator import itemgetter
+
+from omnidesk.rules.fuzzy import VariantTable
+from omnidesk.rules.ruleset import Rule, RulesError, RuleSet
+from omnidesk.rules.text import (
+    CLAUSE_MARKS,
+    HUNDREDS,
+    SENTENCE_MARKS,
+    SYMBOLS,
+    TENS,
+    combine_number_words,
+    fahrenheit,
+    is_emoji,
+    normalize,
+    parse_number_token,
+    tokenize,
+)
+
+GAP = 4  # "a ... b": up to this many words between a and b
+MIN_STEM = 2
+CACHE_LIMIT = 200_000
+
+# Token kinds
+WORD, SENTENCE, CLAUSE, EMOJI, SYMBOL, FILLER = range(6)
+
+# Phrase owners
+PATTERN, UNLESS, NEGATION, PSEUDO, HISTORY, RECURRENCE = range(6)
+
+_JOINABLE = frozenset(TENS) | frozenset(HUNDREDS)
+FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "mhm", "eh", "ehh", "inaudible"})
+
+# Info tuple fields (a tuple, not a dataclass: this is the hot path). CANDS: the phrases
+# anchored on a slot this token fills; IS_SENTENCE: 1 for a sentence end (for accumulate()).
+TOK, KIND, SLOTS, CANDS, LANG, IS_SENTENCE, NEG = range(7)
+Part = tuple[tuple[int, int], ...]
+Candidate = tuple[int, Part, Part, frozenset[int]]
+# CANDS: (one-word phrase ids, {second-rarest slot: candidates}, frozenset of those slots), or ()
+Cands = tuple[tuple[int, ...], dict[int, tuple[Candidate, ...]], frozenset[int]] | tuple[()]
+Info = tuple[str, int, frozenset[int], Cands, int, int, int]
+_CANDS = itemgetter(CANDS)
+_SLOTS = itemgetter(SLOTS)
+_NO_SLOTS: frozenset[int] = frozenset()
+
+# Words too common to anchor a phrase on (any slot made of rarer words is tried first).
+COMMON_WORDS = frozenset(
+    """
+    a an the i me my mine you your u we us our he him his she her they them their it its this that these those
+    is am are was were be been being do does did have has had can could should would will shall may might must
+    to of in on at for from with by about as into over after before up down out off than then so if or and but
+    not no yes what when where who why how all any some more most very just also too now here there
+    get got want like take go come see know think tell send let
+    de la el los las un una y o que en por para con sin mi mis su sus tu se me le lo les al del es esta estoy
+    no si ya muy mas como pero porque cuando hay tengo tiene
+    """.split()  # noqa: SIM905 - a word list people can read
+)
+FAIRLY_COMMON_WORDS = frozenset(
+    """
+    time day week today tomorrow night morning again still back new last next one two three
+    really please thanks thank hi hello dr doctor son daughter kid baby mom dad wife husband
+    said says told way right left well good bad little lot help give use try keep start stop
+    would will should ok okay appt appointment visit pain sick fever next another other different later earlier
+    need needs make call donde
+    cant dont wont didnt doesnt isnt im its thats ive id
+    hijo hija bebe mama papa dia hoy manana semana gracias hola favor doctor cita dolor
+    """.split()  # noqa: SIM905 - a word list people can read
+)
+
+_NUM_RANGE = re.compile(r"#(-?\d+(?:\.\d+)?)\.\.(-?\d+(?:\.\d+)?)$")
+_TEMP = re.compile(r"#temp>=(\d+(?:\.\d+)?)$")
+_PATTERN_PART = re.compile(r"\(([^()]*)\)|(\.\.\.|…)|([^\s()]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who a phrase belongs to: a rule's patterns (``group``: -1, or the all_of group), its unless, or a cue list."""
+
+    kind: int
+    rule: int = -1
+    group: int = -1
+
+
+class Matcher:
+    """Slots, phrases and the token cache for one :class:`RuleSet`; thread-safe for reading."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self._slot_ids: dict[tuple[frozenset[str], bool], int] = {}
+        self._slot_specs: list[frozenset[str]] = []
+        self._lit: dict[str, set[int]] = defaultdict(set)
+        self._stem: dict[str, set[int]] = defaultdict(set)
+        self._suffix: dict[str, set[int]] = defaultdict(set)
+        self._num: list[tuple[int, float, float]] = []
+        self._temp: list[tuple[int, float]] = []
+        self._fuzzy_lit: dict[str, set[int]] = defaultdict(set)
+        self.phrase_rest: list[tuple[tuple[int, int], ...]] = []
+        self.phrase_owner: list[Owner] = []
+        self.phrase_text: list[str] = []
+        self._phrase_first: list[int] = []
+        # whole-message rules: normalized text -> rule indexes
+        self.whole: dict[str, list[int]] = defaultdict(list)
+        cues = ruleset.cues
+        self._breakers = frozenset(_words(cues.get("breakers", ())))
+        self._spanish = frozenset(_words(cues.get("spanish", ())))
+        self._english = frozenset(_words(cues.get("english", ())))
+        for idx, rule in enumerate(ruleset.rules):
+            self._compile_rule(idx, rule)
+        # One-word negations are a flag on the token (no phrase hit needed); longer ones are phrases.
+        negations = [" ".join(normalize(p).split()) for p in cues.get("negation", ())]
+        self._negation_words = frozenset(p for p in negations if " " not in p and "|" not in p and "*" not in p)
+        for pat in cues.get("negation", ()):
+            if " ".join(normalize(pat).split()) not in self._negation_words:
+                self._add_pattern(pat, Owner(NEGATION), fuzzy=False, where="cues.negation")
+        for kind, name in (
+            (PSEUDO, "pseudo_negation"),
+            (HISTORY, "history"),
+            (RECURRENCE, "recurrence"),
+        ):
+            for pat in cues.get(name, ()):
+                self._add_pattern(pat, Owner(kind), fuzzy=False, where=f"cues.{name}")
+        self.variants = VariantTable(self._fuzzy_lit)
+        self._fuzzy_lit = dict(self._fuzzy_lit)
+        self._stem_lengths = sorted({len(p) for p in self._stem})
+        self._suffix_lengths = sorted({len(s) for s in self._suffix})
+        self._build_anchors()
+        self.cache: dict[str, Info] = {}
+        self.chunks: dict[str, tuple[Info, ...]] = {}
+        self._number_chunks: set[str] = set()
+
+    # ------------------------------------------------------------------ compiling
+
+    def _compile_rule(self, idx: int, rule: Rule) -> None:
+        where = f"rule {rule.id}"
+        if rule.whole:
+            for pat in rule.patterns:
+                key = " ".join(normalize(pat).split())
+                self.whole[key].append(idx)
+            return
+        for pat in rule.patterns:
+            self._add_pattern(pat, Owner(PATTERN, idx, -1), rule.fuzzy, where)
+        for g, group in enumerate(rule.all_of):
+            for pat in group:
+                self._add_pattern(pat, Owner(PATTERN, idx, g), rule.fuzzy, where)
+        for pat in rule.unless:
+            self._add_pattern(pat, Owner(UNLESS, idx), rule.fuzzy, where)
+
+    def _add_pattern(self, pattern: str, owner: Owner, fuzzy: bool, where: str) -> None:
+        items = self._parse(pattern, where)
+        for variant in self._expand(items):
+            slots: list[tuple[int, int]] = []
+            gap = 0
+            for item in variant:
+                if item is None:
+                    gap = GAP
+                    continue
+                slots.append((self._slot(item, fuzzy), gap))
+                gap = 0
+            if not slots or slots[0][1]:
+                raise RulesError(self._source(owner), where, f"pattern {pattern!r} cannot start or end with '...'")
+            if gap:
+                raise RulesError(self._source(owner), where, f"pattern {pattern!r} cannot end with '...'")
+            self._phrase_first.append(slots[0][0])
+            self.phrase_rest.append(tuple(slots[1:]))
+            self.phrase_owner.append(owner)
+            self.phrase_text.append(pattern)
+
+    def _source(self, owner: Owner) -> str:
+        if owner.rule >= 0:
+            return self.ruleset.rules[owner.rule].source
+        return "rules"
+
+    def _parse(self, pattern: str, where: str) -> list[list[tuple[str, ...]] | None]:
+        """Pattern text → items: None for '...', else a list of alternatives, each a tuple of word specs.
+
+        ``a|b`` are one-word alternatives; ``(too many|too much)`` are alternatives of several words.
+        """
+        items: list[list[tuple[str, ...]] | None] = []
+        found = list(_PATTERN_PART.finditer(pattern))
+        if "".join("".join(m.group(0).split()) for m in found) != "".join(pattern.split()):
+            raise RulesError("rules", where, f"unbalanced or nested parentheses in pattern {pattern!r}")
+        for m in found:
+            group, gap, raw = m.groups()
+            if gap:
+                items.append(None)
+                continue
+            alts: list[tuple[str, ...]] = []
+            if group is not None:
+                for alt in group.split("|"):
+                    words = alt.split()
+                    if not words:
+                        raise RulesError("rules", where, f"empty alternative in pattern {pattern!r}")
+                    if len(words) == 1:
+                        alts.extend(self._alternatives(words[0], pattern, where))
+                    else:
+                        if any(w.startswith("@") for w in words):
+                            raise RulesError("rules", where, f"use @class alone inside ( ) in pattern {pattern!r}")
+                        alts.append(tuple(self._spec(w, pattern, where) for w in words))
+            else:
+                for alt in raw.split("|"):
+                    if not alt:
+                        raise RulesError("rules", where, f"empty alternative in pattern {pattern!r}")
+                    alts.extend(self._alternatives(alt, pattern, where))
+            items.append(alts)
+        return items
+
+    def _alternatives(self, alt: str, pattern: str, where: str) -> list[tuple[str, ...]]:
+        if not alt.startswith("@"):
+            return [(self._spec(alt, pattern, where),)]
+        members = self.ruleset.classes.get(alt[1:])
+        if members is None:
+            raise RulesError("rules", where, f"unknown class {alt} in pattern {pattern!r}")
+        return [tuple(self._spec(w, pattern, where) for w in m.split()) for m in members]
+
+    def _spec(self, word: str, pattern: str, where: str) -> str:
+        if word.startswith("#"):
+            if word == "#" or _NUM_RANGE.match(word) or _TEMP.match(word):
+                return word
+            raise RulesError("rules", where, f"bad number slot {word!r} in pattern {pattern!r}")
+        norm = normalize(word)
+        star_front = norm.startswith("*")
+        star_back = norm.endswith("*") and len(norm) > 1
+        core = norm.strip("*")
+        tokens = re.findall(r"[a-z0-9]+|[^\sa-z0-9*]", core)
+        if len(tokens) != 1:
+            raise RulesError(
+                "rules", where, f"{word!r} in pattern {pattern!r} is not one word (write 'x ray', not 'x-ray')"
+            )
+        if star_back and len(core) < MIN_STEM:
+            raise RulesError("rules", where, f"stem {word!r} is too short")
+        return ("*" if star_front else "") + tokens[0] + ("*" if star_back else "")
+
+    @staticmethod
+    def _expand(items: list[list[tuple[str, ...]] | None]) -> Iterable[list[frozenset[str] | None]]:
+        """Alternatives of one word share a slot; multi-word class members become separate phrases."""
+        choices: list[list[list[frozenset[str] | None]]] = []
+        for item in items:
+            if item is None:
+                choices.append([[None]])
+                continue
+            singles = frozenset(a[0] for a in item if len(a) == 1)
+            options: list[list[frozenset[str] | None]] = []
+            if singles:
+                options.append([singles])
+            for a in item:
+                if len(a) > 1:
+                    options.append([frozenset((w,)) for w in a])
+            choices.append(options)
+        for combo in itertools.product(*choices):
+            yield [slot for part in combo for slot in part]
+
+    def _slot(self, alts: frozenset[str], fuzzy: bool) -> int:
+        key = (alts, fuzzy)
+        sid = self._slot_ids.get(key)
+        if sid is not None:
+            return sid
+        sid = len(self._slot_ids)
+        self._slot_ids[key] = sid
+        self._slot_specs.append(alts)
+        for spec in alts:
+            if spec.startswith("#"):
+                if spec == "#":
+                    self._num.append((sid, float("-inf"), float("inf")))
+                elif m := _NUM_RANGE.match(spec):
+                    self._num.append((sid, float(m.group(1)), float(m.group(2))))
+                elif m := _TEMP.match(spec):
+                    self._temp.append((sid, float(m.group(1))))
+            elif spec.startswith("*"):
+                self._suffix[spec[1:]].add(sid)
+            elif spec.endswith("*"):
+                self._stem[spec[:-1]].add(sid)
+            else:
+                self._lit[spec].add(sid)
+                if fuzzy and spec.isalpha():
+                    self._fuzzy_lit[spec].add(sid)
+        return sid
+
+    # ------------------------------------------------------------------ anchors
+
+    def _slot_weight(self, sid: int) -> int:
+        """How common the words filling a slot are (lower = rarer = a better anchor).
+
+        A slot is as common as its most common alternative; the number of alternatives breaks ties.
+        """
+        worst = 0
+        specs = self._slot_specs[sid]
+        for spec in specs:
+            if spec.startswith("#"):
+                w = 300 if ".." in spec else (50 if "temp" in spec else 900)
+            elif spec.startswith("*"):
+                w = 5
+            elif spec.endswith("*"):
+                w = 500 if len(spec) <= 4 else 3
+            elif spec in COMMON_WORDS or len(spec) == 1:
+                w = 1000
+            elif spec in FAIRLY_COMMON_WORDS:
+                w = 200
+            else:
+                w = 2
+            worst = max(worst, w)
+        return worst * 100 + len(specs)
+
+    def _build_anchors(self) -> None:
+        """Each phrase is found from its rarest slot, then checked to the left and to the right.
+
+        ``self._anchored[slot]`` lists (phrase id, left part read right-to-left, right part); each
+        part is a tuple of (slot, gap) where gap is how many other words may sit in between.
+        """
+        anchored: dict[int, list[tuple[int, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]]] = defaultdict(
+            list
+        )
+        load: dict[int, int] = defaultdict(int)
+        weight = {sid: self._slot_weight(sid) for sid in range(len(self._slot_specs))}
+        for pid, (first, rest) in enumerate(zip(self._phrase_first, self.phrase_rest, strict=True)):
+            slots = [first, *(sl for sl, _ in rest)]
+            gaps = [0, *(g for _, g in rest)]  # gaps[j]: words allowed between slot j-1 and slot j
+            # the rarest slot; among equally rare ones the least crowded, so no word carries too many phrases
+            k = min(range(len(slots)), key=lambda j: (weight[slots[j]], load[slots[j]], -j))
+            load[slots[k]] += 1
+            left = tuple((slots[j], gaps[j + 1]) for j in range(k - 1, -1, -1))
+            right = tuple((slots[j], gaps[j]) for j in range(k + 1, len(slots)))
+            needs = frozenset(slots[j] for j in range(len(slots)) if j != k)
+            anchored[slots[k]].append((pid, left, right, needs))
+        # Per anchor slot: phrases of one word (a hit as soon as the word is seen), and the
+        # longer phrases grouped by their next-rarest slot, so a message that lacks that
+        # word skips the whole group with one set intersection.
+        self._anchored = {}
+        for sid, cands in anchored.items():
+            single = tuple(pid for pid, left, right, _ in cands if not left and not right)
+            groups: dict[int, list] = defaultdict(list)
+            for cand in cands:
+                if cand[1] or cand[2]:
+                    second = min(cand[3], key=lambda x: (weight[x], x))
+                    groups[second].append(cand)
+            self._anchored[sid] = (single, {k: tuple(v) for k, v in groups.items()})
+
+    # ------------------------------------------------------------------ tokens
+
+    def infos(self, lowered: str) -> list[Info]:
+        """The tokens of an already lower-cased text, as cached :data:`Info` tuples.
+
+        The text is split on white space (C speed); each chunk ("pain,", "103.8", "can't",
+        "c👍") is normalised and tokenised once, the first time it is seen, and cached.
+        Spelled numbers across chunks ("treinta y ocho") are joined on a slower path that
+        only runs when a tens or hundreds word is present.
+        """
+        if "\n" in lowered:
+            lowered = lowered.replace("\n", " . ")  # a line break ends a sentence
+        chunks = lowered.split()
+        parts = list(map(self.chunks.get, chunks))
+        if None in parts:
+            parts = [p if p is not None else self._chunk(c) for p, c in zip(parts, chunks, strict=True)]
+        if not self._number_chunks.isdisjoint(chunks):
+            return self._with_numbers(lowered)
+        return list(chain.from_iterable(parts))
+
+    def _chunk(self, chunk: str) -> tuple[Info, ...]:
+        if len(self.chunks) >= CACHE_LIMIT:
+            self.chunks.clear()
+        toks = tokenize(normalize(chunk))
+        if any(t in _JOINABLE for t in toks):
+            self._number_chunks.add(chunk)
+        found = tuple(x for x in map(self.info, toks) if x[1] != FILLER)
+        self.chunks[chunk] = found
+        return found
+
+    def _with_numbers(self, lowered: str) -> list[Info]:
+        toks = combine_number_words(tokenize(normalize(lowered)))
+        return [x for x in map(self.info, toks) if x[1] != FILLER]
+
+    def info(self, tok: str) -> Info:
+        """Everything the matcher needs to know about one token (computed once, then cached)."""
+        found = self.cache.get(tok)
+        if found is not None:
+            return found
+        if len(self.cache) >= CACHE_LIMIT:
+            self.cache.clear()
+        found = self._compute(tok)
+        self.cache[tok] = found
+        return found
+
+    def _compute(self, tok: str) -> Info:
+        if tok in SENTENCE_MARKS:
+            kind = SENTENCE
+        elif tok in CLAUSE_MARKS or tok in self._breakers:
+            kind = CLAUSE
+        elif tok in FILLERS:
+            return (tok, FILLER, frozenset(), (), 0, 0, 0)
+        elif tok in SYMBOLS:
+            kind = SYMBOL
+        elif is_emoji(tok):
+            kind = EMOJI
+        else:
+            kind = WORD
+        slots: set[int] = set(self._lit.get(tok, ()))
+        for n in self._stem_lengths:
+            if n > len(tok):
+                break
+            slots.update(self._stem.get(tok[:n], ()))
+        for n in self._suffix_lengths:
+            if n > len(tok):
+                break
+            slots.update(self._suffix.get(tok[-n:], ()))
+        value = parse_number_token(tok) if kind in (WORD, CLAUSE) else None
+        if value is not None:
+            for sid, lo, hi in self._num:
+                if lo <= value <= hi:
+                    slots.add(sid)
+            temp = fahrenheit(value) if self._temp and tok[0].isdigit() else None
+            if temp is not None:
+                for sid, at_least in self._temp:
+                    if temp >= at_least:
+                        slots.add(sid)
+        if kind == WORD and not slots and tok.isalpha():
+            for word in self.variants.lookup(tok):
+                slots.update(self._fuzzy_lit.get(word, ()))
+        single: list[int] = []
+        groups: dict[int, list] = defaultdict(list)
+        for sid in sorted(slots):
+            one, grouped = self._anchored.get(sid, ((), {}))
+            single.extend(one)
+            for k, v in grouped.items():
+                groups[k].extend(v)
+        cands = (tuple(single), {k: tuple(v) for k, v in groups.items()}, frozenset(groups)) if single or groups else ()
+        lang = 1 if tok in self._spanish else (-1 if tok in self._english else 0)
+        neg = 1 if tok in self._negation_words else 0
+        return (tok, kind, frozenset(slots), cands, lang, 1 if kind == SENTENCE else 0, neg)
+
+    # ------------------------------------------------------------------ scanning
+
+    def scan(self, infos: Sequence[Info]) -> list[tuple[int, int, int]]:
+        """Every phrase occurrence as (phrase id, first token, last token).
+
+        Only tokens that fill some phrase's anchor slot are visited (picked out in C by
+        ``compress``). One-word phrases hit at once; longer ones are tried only when every
+        other word they need occurs somewhere in the message (set tests), then checked
+        leftwards and rightwards from the anchor — an adjacent slot in the neighbouring token,
+        a gapped slot in one of the next GAP + 1 tokens of the same sentence (the nearest one).
+        """
+        hits: list[tuple[int, int, int]] = []
+        n = len(infos)
+        present: frozenset[int] | None = None
+        for i in compress(count(), map(_CANDS, infos)):
+            single, groups, keys = infos[i][3]
+            for pid in single:
+                hits.append((pid, i, i))
+            if not keys:
+                continue
+            if present is None:
+                present = _NO_SLOTS.union(*map(_SLOTS, infos))
+            for second in keys & present:
+                for pid, left, right, needs in groups[second]:
+                    if not needs <= present:
+                        continue  # some word the phrase needs is nowhere in the message
+                    # check leftwards from the anchor, then rightwards (inlined: this is the hot loop)
+                    pos = i
+                    for slot, gap in left:
+                        if gap == 0:
+                            pos -= 1
+                            if pos < 0 or slot not in infos[pos][2]:
+                                break
+                        else:
+                            j = pos - 1
+                            lim = pos - 2 - gap
+                            if lim < -1:
+                                lim = -1
+                            while j > lim:
+                                y = infos[j]
+                                if slot in y[2]:
+                                    break
+                                if y[1] == SENTENCE:
+                                    j = lim
+                                    break
+                                j -= 1
+                            if j <= lim:
+                                break
+                            pos = j
+                    else:
+                        start = pos
+                        pos = i
+                        for slot, gap in right:
+                            if gap == 0:
+                                pos += 1
+                                if pos >= n or slot not in infos[pos][2]:
+                                    break
+                            else:
+                                j = pos + 1
+                                lim = pos + 2 + gap
+                                if lim > n:
+                                    lim = n
+                                while j < lim:
+                                    y = infos[j]
+                                    if slot in y[2]:
+                                        break
+                                    if y[1] == SENTENCE:
+                                        j = lim
+                                        break
+                                    j += 1
+                                if j >= lim:
+                                    break
+                                pos = j
+                        else:
+                            hits.append((pid, start, pos))
+        return hits
+
+
+def _words(values: Iterable[str]) -> Iterable[str]:
+    for v in values:
+        yield from normalize(v).split()

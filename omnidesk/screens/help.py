@@ -1,0 +1,116 @@
+"""The help screen: every key, read from the bindings themselves (so a keymap shows up here too)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from omnidesk.widgets.banner import EmergencyBanner
+
+
+@dataclass(frozen=True)
+class KeyHelp:
+    group: str
+    keys: tuple[str, ...]
+    description: str
+    tooltip: str
+    binding_id: str | None
+
+
+def _group_of(node: DOMNode) -> str:
+    group = getattr(node, "HELP_GROUP", None)
+    if group:
+        return str(group)
+    if isinstance(node, App):
+        return "Everywhere"
+    return type(node).__name__
+
+
+def collect_bindings(app: App, nodes: Iterable[DOMNode]) -> list[KeyHelp]:
+    """Every binding of ``nodes`` (with the app's keymap applied); keys of one binding share an entry."""
+    out: list[KeyHelp] = []
+    for node in nodes:
+        bindings = node._bindings.copy()
+        if app._keymap:
+            bindings.apply_keymap(app._keymap)
+        merged: dict[tuple[str, str | None, str], list[Binding]] = {}
+        for _key, binding in bindings:
+            ident = (binding.action, binding.id, binding.description)
+            merged.setdefault(ident, []).append(binding)
+        for (action, binding_id, description), group in merged.items():
+            keys = tuple(dict.fromkeys(app.get_key_display(b) for b in group))
+            tooltip = next((b.tooltip for b in group if b.tooltip), "")
+            out.append(KeyHelp(_group_of(node), keys, description or action.replace("_", " "), tooltip, binding_id))
+    return out
+
+
+def help_nodes(app: App, screen: Screen) -> list[DOMNode]:
+    """The nodes whose keys the help lists: the app, the screen, and every widget on it."""
+    nodes: list[DOMNode] = [app, screen]
+    nodes.extend(w for w in screen.walk_children() if w._bindings.key_to_bindings)
+    return nodes
+
+
+def render_help(entries: list[KeyHelp]) -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 2), expand=False)
+    table.add_column("keys", style="bold", no_wrap=True)
+    table.add_column("what")
+    table.add_column("id", style="dim")
+    current = None
+    for e in entries:
+        if e.group != current:
+            if current is not None:
+                table.add_row("", "", "")
+            table.add_row(Text(e.group, style="bold underline"), "", "")
+            current = e.group
+        what = Text(e.description)
+        if e.tooltip and e.tooltip != e.description:
+            what.append(f" — {e.tooltip}", "dim")
+        table.add_row(Text(" / ".join(e.keys)), what, e.binding_id or "")
+    return table
+
+
+class HelpScreen(Screen[None]):
+    """Lists every key of the screen it was opened from."""
+
+    HELP_GROUP: ClassVar[str] = "Help"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark", "close", "Close help", id="help.close", tooltip="Back to where you were"),
+        Binding("j,down", "scroll_down", "Scroll down", id="help.down", show=False),
+        Binding("k,up", "scroll_up", "Scroll up", id="help.up", show=False),
+    ]
+
+    def __init__(self, entries: list[KeyHelp]) -> None:
+        super().__init__(id="help")
+        self.entries = entries
+
+    def compose(self) -> ComposeResult:
+        yield EmergencyBanner(id="banner")
+        yield Static(Text(" Keys — every binding; remap them by id in your keymap file", "bold"), id="help-title")
+        legend = Text(" Channels: S SMS · E email · V voicemail · P portal.   Rows: ", "dim")
+        legend.append("!!", "bold white on red")
+        legend.append(" emergency waiting · ✓ acknowledged · ! urgent · ● unread · AH after hours", "dim")
+        yield Static(legend, id="help-legend")
+        with VerticalScroll(id="help-body"):
+            yield Static(render_help(self.entries), id="help-table")
+        yield Footer()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll_down(self) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_down()
+
+    def action_scroll_up(self) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_up()

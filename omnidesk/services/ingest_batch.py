@@ -1,0 +1,614 @@
+"""One ingest batch in one transaction: dedupe → resolve → thread → triage → store.
+
+Everything the batch needs from the store is preloaded with a handful of set queries
+(existing provider ids, contacts, patient links, header-linked threads, open threads of
+the batch's patients and contacts); threads are updated in memory and written back with
+one ``executemany`` each for inserts and updates; no ORM, no per-row round trips.
+
+Thread updates use optimistic concurrency (``version``): if a staff action changed a
+thread between our read and our write, or another writer stored the same provider id,
+the batch is rolled back and redone from a fresh read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from omnidesk.model import AttachmentIn, Channel, InboundMessage, IngestReport, Intent, Triage
+from omnidesk.services.bulk import allocate_ids, deferred_fts, insert_rows, update_rows
+from omnidesk.services.context import Context
+from omnidesk.services.identity import ensure_contacts, normalize_address, patients_by_contact
+from omnidesk.services.threading import ThreadState, apply_message, clean_message_id, merge_into, parse_id_list
+from omnidesk.store.schema import attachments, message_refs, messages, metadata, opt_outs, threads
+
+MAX_BODY_CHARS = 1_000_000  # longer bodies are cut (with a marker); nothing real is that long
+_TRUNCATED = "\n[… truncated by omnidesk]"
+_CHUNK = 900  # ids per IN (...) list: under every backend's bound-parameter limit
+
+
+THREAD_COLUMNS = list(ThreadState.new(None, None, datetime(2000, 1, 1, tzinfo=UTC)).row(datetime.now(UTC)))
+MESSAGE_COLUMNS = [
+    "id",
+    "thread_id",
+    "contact_id",
+    "channel",
+    "direction",
+    "provider_id",
+    "sender",
+    "recipient",
+    "subject",
+    "body",
+    "at",
+    "message_id",
+    "in_reply_to",
+    "references",
+    "intents",
+    "urgency",
+    "matched",
+    "created_at",
+]
+ATTACHMENT_COLUMNS = ["message_id", "filename", "content_type", "size", "sha256", "data"]
+
+
+class BatchConflict(Exception):
+    """A concurrent writer changed what this batch read; redo it."""
+
+
+_CHANNELS = {c.value: c.value for c in Channel}
+_CHANNEL_ENUM = {c.value: c for c in Channel}
+
+
+def clean_text(value: Any, limit: int | None = None) -> str:
+    """Text the store can hold: a ``str``, no NUL, no lone surrogates, at most ``limit`` characters."""
+    if value is None:
+        return ""
+    if type(value) is str and value.isascii() and "\x00" not in value:
+        return value if limit is None or len(value) <= limit else value[:limit]
+    if not isinstance(value, str):
+        value = value.decode("utf-8", "replace") if isinstance(value, bytes | bytearray) else str(value)
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    if limit is not None and len(value) > limit:
+        value = value[:limit]
+    return value
+
+
+@dataclass(slots=True)
+class Item:
+    """A validated inbound message on its way into the store."""
+
+    line: int
+    channel: str
+    provider_id: str
+    sender: str
+    recipient: str
+    body: str
+    subject: str | None
+    at: datetime
+    message_id: str | None
+    in_reply_to: str | None
+    references: list[str]
+    attachments: tuple[AttachmentIn, ...]
+    contact_key: tuple[str, str] | None
+    contact_id: int | None = None
+    patient_id: int | None = None
+    triage: Triage | None = None
+    state: ThreadState | None = None
+    group: str | None = None
+
+
+def prepare(line: int, msg: InboundMessage) -> Item | str:
+    """Validate and clean one message; a PHI-free reason string when it cannot be stored."""
+    channel = _CHANNELS.get(msg.channel) if isinstance(msg.channel, str) else None
+    if channel is None:
+        return "unknown channel"
+    provider_id = clean_text(msg.provider_id).strip()
+    if not provider_id:
+        return "missing provider_id"
+    if len(provider_id) > 255:
+        return "provider_id longer than 255 characters"
+    at = msg.received_at
+    if not isinstance(at, datetime):
+        return "received_at is not a time"
+    if at.tzinfo is None or at.utcoffset() is None:
+        return "received_at has no UTC offset"
+    sender = clean_text(msg.sender, 2000).strip()
+    if not sender:
+        return "missing sender"
+    body = clean_text(msg.body)
+    if len(body) > MAX_BODY_CHARS:
+        body = body[:MAX_BODY_CHARS] + _TRUNCATED
+    subject = clean_text(msg.subject, 10_000).strip() or None
+    refs = list(parse_id_list(msg.references))[-100:]
+    return Item(
+        line=line,
+        channel=channel,
+        provider_id=provider_id,
+        sender=sender[:320],
+        recipient=clean_text(msg.recipient, 320),
+        body=body,
+        subject=subject,
+        at=at.astimezone(UTC),
+        message_id=clean_message_id(clean_text(msg.message_id)),
+        in_reply_to=clean_message_id(clean_text(msg.in_reply_to)),
+        references=refs,
+        attachments=tuple(msg.attachments or ()),
+        contact_key=_contact_key(sender),
+    )
+
+
+def _contact_key(sender: str) -> tuple[str, str] | None:
+    found = normalize_address(sender)
+    return (found[0].value, found[1]) if found else None
+
+
+@dataclass(slots=True)
+class BatchResult:
+    new: int = 0
+    duplicate: int = 0
+    threads_created: int = 0
+    threads_updated: int = 0
+    emergencies: int = 0
+
+
+def _chunks(values: list[Any]) -> Any:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        root = parent.setdefault(x, x)
+        while root != parent[root]:
+            root = parent[root]
+        while x != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+
+
+@dataclass
+class IngestCache:
+    """What one ``ingest`` call remembers between its batches: contact ids and thread rows.
+
+    A cached thread is reused only while its stored ``version`` is unchanged; any failed
+    batch clears everything (its in-memory changes were rolled back in the store).
+    """
+
+    contacts: dict[tuple[str, str], int] = field(default_factory=dict)
+    threads: dict[int, ThreadState] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.contacts.clear()
+        self.threads.clear()
+
+
+@dataclass
+class _Batch:
+    ctx: Context
+    conn: Connection
+    now: datetime
+    items: list[Item]
+    cache: IngestCache
+    result: BatchResult = field(default_factory=BatchResult)
+    states: dict[int, ThreadState] = field(default_factory=dict)
+    by_key: dict[tuple[str, int], list[ThreadState]] = field(default_factory=lambda: defaultdict(list))
+    new_states: list[ThreadState] = field(default_factory=list)
+    group_state: dict[str, ThreadState] = field(default_factory=dict)
+    group_db_threads: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    known_refs: set[tuple[str, int]] = field(default_factory=set)
+
+    # -- preloads ---------------------------------------------------------------------------
+
+    def drop_duplicates(self) -> None:
+        seen: set[tuple[str, str]] = set()
+        fresh: list[Item] = []
+        for item in self.items:
+            key = (item.channel, item.provider_id)
+            if key in seen:
+                self.result.duplicate += 1
+            else:
+                seen.add(key)
+                fresh.append(item)
+        existing: set[tuple[str, str]] = set()
+        per_channel: dict[str, list[str]] = defaultdict(list)
+        for item in fresh:
+            per_channel[item.channel].append(item.provider_id)
+        for channel, ids in per_channel.items():
+            for chunk in _chunks(ids):
+                rows = self.conn.execute(
+                    select(messages.c.provider_id).where(
+                        messages.c.channel == channel, messages.c.provider_id.in_(chunk)
+                    )
+                )
+                existing.update((channel, pid) for (pid,) in rows)
+        self.items = [i for i in fresh if (i.channel, i.provider_id) not in existing]
+        self.result.duplicate += len(fresh) - len(self.items)
+
+    def resolve_senders(self) -> None:
+        known = self.cache.contacts
+        keys = {i.contact_key for i in self.items if i.contact_key}
+        missing = [k for k in keys if k not in known]
+        if missing:
+            known.update(ensure_contacts(self.conn, missing, self.now))
+        ids = {k: known[k] for k in keys}
+        links = patients_by_contact(self.conn, ids.values()) if ids else {}
+        for item in self.items:
+            if item.contact_key:
+                item.contact_id = ids[item.contact_key]
+                pids = links.get(item.contact_id, ())
+                item.patient_id = pids[0] if len(pids) == 1 else None
+
+    def run_triage(self) -> None:
+        engine = self.ctx.triage
+        for item in self.items:
+            item.triage = engine.triage(item.body, item.subject, _CHANNEL_ENUM[item.channel], item.at)
+
+    def group_headers(self) -> None:
+        """Union the batch's emails by Message-ID/In-Reply-To/References, then find stored threads."""
+        uf = _UnionFind()
+        linked: list[Item] = []
+        for item in self.items:
+            keys = [k for k in (item.message_id, item.in_reply_to, *item.references) if k]
+            if not keys:
+                continue
+            for k in keys[1:]:
+                uf.union(keys[0], k)
+            uf.find(keys[0])
+            linked.append(item)
+        if not linked:
+            return
+        for item in linked:
+            item.group = uf.find(item.message_id or item.in_reply_to or item.references[0])
+        all_keys = list(uf.parent)
+        for chunk in _chunks(all_keys):  # every id any stored message carried, whichever header
+            rows = self.conn.execute(
+                select(message_refs.c.ref, message_refs.c.thread_id).where(message_refs.c.ref.in_(chunk))
+            )
+            for key, tid in rows:
+                self.group_db_threads[uf.find(key)].add(tid)
+                self.known_refs.add((key, tid))
+
+    def load_threads(self) -> None:
+        wanted_ids = {tid for tids in self.group_db_threads.values() for tid in tids}
+        pids = sorted({i.patient_id for i in self.items if i.patient_id is not None})
+        cids = sorted({i.contact_id for i in self.items if i.patient_id is None and i.contact_id is not None})
+        cols = [threads]
+        closed = "closed"
+        # only threads a message of this batch could join: open, and within the window of its time span
+        window = timedelta(days=self.ctx.thread_window_days)
+        recent = (
+            threads.c.status != closed,
+            threads.c.last_message_at >= min(i.at for i in self.items) - window,
+            threads.c.first_message_at <= max(i.at for i in self.items) + window,
+        )
+        key_cols = (threads.c.id, threads.c.version)
+        queries = []
+        for chunk in _chunks(sorted(wanted_ids)):
+            queries.append(select(*key_cols).where(threads.c.id.in_(chunk)))
+        for chunk in _chunks(pids):
+            queries.append(select(*key_cols).where(threads.c.patient_id.in_(chunk), *recent))
+        for chunk in _chunks(cids):
+            queries.append(
+                select(*key_cols).where(threads.c.contact_id.in_(chunk), threads.c.patient_id.is_(None), *recent)
+            )
+        versions: dict[int, int] = {}
+        for query in queries:
+            versions.update((tid, ver) for tid, ver in self.conn.execute(query))
+        cached = self.cache.threads
+        stale = sorted(t for t, v in versions.items() if t not in cached or cached[t].version != v)
+        for chunk in _chunks(stale):
+            for row in self.conn.execute(select(*cols).where(threads.c.id.in_(chunk))):
+                cached[row.id] = ThreadState.from_row(row)
+        for tid in versions:
+            state = cached[tid]
+            self.states[tid] = state
+            if state.status != closed:
+                if state.patient_id is not None:
+                    self.by_key[("p", state.patient_id)].append(state)
+                elif state.contact_id is not None:
+                    self.by_key[("c", state.contact_id)].append(state)
+        # A chain that reaches two stored threads joins them: the oldest thread absorbs the rest.
+        for group, tids in self.group_db_threads.items():
+            found = sorted({self.states[t].resolve().id for t in tids if t in self.states})
+            if not found:
+                continue
+            target = self.states[found[0]]
+            for tid in found[1:]:
+                merge_into(target, self.states[tid])
+            self.group_state[group] = target
+
+    # -- folding ----------------------------------------------------------------------------
+
+    def assign(self, item: Item, window: timedelta) -> ThreadState:
+        reopen = False
+        state: ThreadState | None = None
+        if item.group is not None and item.group in self.group_state:
+            state = self.group_state[item.group].resolve()
+            reopen = True
+        key = ("p", item.patient_id) if item.patient_id is not None else ("c", item.contact_id)
+        if state is None and key[1] is not None:
+            best: ThreadState | None = None
+            for cand in self.by_key.get(key, ()):
+                cand = cand.resolve()
+                if cand.status == "closed" or not cand.within(item.at, window):
+                    continue
+                if best is None or cand.last_message_at > best.last_message_at:
+                    best = cand
+            state = best
+        if state is None:
+            state = ThreadState.new(item.patient_id, item.contact_id, item.at)
+            self.new_states.append(state)
+            if key[1] is not None:
+                self.by_key[key].append(state)
+        if item.group is not None:
+            self.group_state.setdefault(item.group, state)
+        assert item.triage is not None
+        apply_message(
+            state,
+            channel=item.channel,
+            at=item.at,
+            body=item.body,
+            subject=item.subject,
+            triage=item.triage,
+            reopen=reopen,
+        )
+        return state
+
+    def fold(self) -> None:
+        window = timedelta(days=self.ctx.thread_window_days)
+        for item in sorted(self.items, key=lambda i: i.at):
+            item.state = self.assign(item, window)
+            if item.triage is not None and item.triage.classification.urgency.value == "emergency":
+                self.result.emergencies += 1
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write(self) -> list[int]:
+        """Insert new threads, merge, update touched threads, insert messages and attachments."""
+        conn, now = self.conn, self.now
+        new_states = [s for s in self.new_states if s.merged_into is None]
+        if new_states:
+            ids = allocate_ids(conn, threads, len(new_states))
+            rows = []
+            for state, tid in zip(new_states, ids, strict=True):
+                state.id = tid
+                state.dirty = False
+                self.cache.threads[tid] = state
+                rows.append((tid, *state.values(now), 1, now))
+            insert_rows(conn, threads, ["id", *THREAD_COLUMNS, "version", "created_at"], rows)
+            self.result.threads_created = len(new_states)
+
+        for gone in [s for s in self.states.values() if s.merged_into is not None]:
+            _move_thread_rows(conn, gone.id, gone.resolve().id)
+            conn.execute(delete(threads).where(threads.c.id == gone.id))
+            self.cache.threads.pop(gone.id, None)
+
+        dirty = [s for s in self.states.values() if s.dirty and s.merged_into is None]
+        if dirty:
+            rows = [(*s.values(now), s.version + 1, s.id, s.version) for s in dirty]
+            done = update_rows(conn, threads, [*THREAD_COLUMNS, "version"], ["id", "version"], rows)
+            if done != len(rows):
+                raise BatchConflict("a thread changed during ingest")
+            for s in dirty:
+                s.version += 1
+                s.dirty = False
+            self.result.threads_updated = len(dirty)
+
+        if not self.items:
+            return []
+        ids = allocate_ids(conn, messages, len(self.items))
+        rows = []
+        att_rows = []
+        for item, mid in zip(self.items, ids, strict=True):
+            assert item.state is not None and item.triage is not None
+            c = item.triage.classification
+            matched = [{"rule": m.rule, "sets": m.sets, "text": m.text} for m in c.matched]
+            rows.append(
+                (
+                    mid,
+                    item.state.resolve().id,
+                    item.contact_id,
+                    item.channel,
+                    "inbound",
+                    item.provider_id,
+                    item.sender,
+                    item.recipient,
+                    item.subject,
+                    item.body,
+                    item.at,
+                    item.message_id,
+                    item.in_reply_to,
+                    item.references,
+                    list(c.intents),
+                    c.urgency.value,
+                    matched,
+                    now,
+                )
+            )
+            for att in item.attachments:
+                data = bytes(att.data or b"")
+                att_rows.append(
+                    (
+                        mid,
+                        clean_text(att.filename, 255) or "attachment",
+                        clean_text(att.content_type, 255) or "application/octet-stream",
+                        len(data),
+                        hashlib.sha256(data).hexdigest(),
+                        data,
+                    )
+                )
+        with deferred_fts(conn, messages, min_rows=len(rows)) as index:
+            insert_rows(conn, messages, MESSAGE_COLUMNS, rows)
+            index(ids)
+        self.result.new = len(rows)
+        insert_rows(conn, attachments, ATTACHMENT_COLUMNS, att_rows)
+        self.write_refs()
+        return ids
+
+    def write_refs(self) -> None:
+        """Remember which thread each Message-ID (own, In-Reply-To, References) now belongs to."""
+        known = {(k, self.states[t].resolve().id if t in self.states else t) for k, t in self.known_refs}
+        new: list[dict[str, Any]] = []
+        for item in self.items:
+            if item.group is None or item.state is None:
+                continue
+            tid = item.state.resolve().id
+            for key in (item.message_id, item.in_reply_to, *item.references):
+                if key and (key, tid) not in known:
+                    known.add((key, tid))
+                    new.append({"ref": key, "thread_id": tid})
+        if new:
+            insert_rows(self.conn, message_refs, ["ref", "thread_id"], [(r["ref"], r["thread_id"]) for r in new])
+
+    def apply_consent(self, ids: list[int]) -> None:
+        from omnidesk.services import audit
+
+        system = _system_context(self.ctx)
+        pairs = [(i, mid) for i, mid in zip(self.items, ids, strict=True) if _consent(i) and i.contact_id]
+        for item, mid in sorted(pairs, key=lambda p: p[0].at):
+            action = _consent(item)
+            where = (opt_outs.c.contact_id == item.contact_id, opt_outs.c.channel == item.channel)
+            if action == "consent.opt_out":
+                if self.conn.execute(select(opt_outs.c.contact_id).where(*where)).first() is None:
+                    self.conn.execute(
+                        insert(opt_outs).values(
+                            contact_id=item.contact_id,
+                            channel=item.channel,
+                            opted_out_at=item.at,
+                            source_message_id=mid,
+                        )
+                    )
+            else:
+                self.conn.execute(delete(opt_outs).where(*where))
+            audit.record(
+                self.conn,
+                system,
+                action,
+                thread_id=item.state.resolve().id if item.state else None,
+                patient_id=item.patient_id,
+                contact_id=item.contact_id,
+                channel=item.channel,
+                message_id=mid,
+            )
+
+
+def _consent(item: Item) -> str | None:
+    """``consent.opt_out`` / ``consent.opt_in`` when the message asks for it (opt-out wins a tie)."""
+    if item.triage is None:
+        return None
+    intents = item.triage.classification.intents
+    if Intent.CONSENT_OPT_OUT.value in intents:
+        return "consent.opt_out"
+    if Intent.CONSENT_OPT_IN.value in intents:
+        return "consent.opt_in"
+    return None
+
+
+def _system_context(ctx: Context) -> Context:
+    if ctx.user is None:
+        return ctx
+    return Context(ctx.engine, None, ctx.thread_window_days, ctx.triage)
+
+
+def _move_thread_rows(conn: Connection, old: int | None, new: int | None) -> None:
+    """Point every row that references thread ``old`` (messages, outbox, anything added later) at ``new``."""
+    # (ref, thread_id) is unique: drop the refs the target already has before moving the rest
+    have = select(message_refs.c.ref).where(message_refs.c.thread_id == new)
+    conn.execute(delete(message_refs).where(message_refs.c.thread_id == old, message_refs.c.ref.in_(have)))
+    for table in metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column is threads.c.id:
+                col = fk.parent
+                conn.execute(update(table).where(col == old).values({col.name: new}))
+
+
+def ingest_batch(
+    ctx: Context,
+    numbered: list[tuple[int, InboundMessage]],
+    report: IngestReport,
+    *,
+    before_commit: Callable[[Connection], None] | None = None,
+    cache: IngestCache | None = None,
+) -> BatchResult:
+    """Store one batch in one transaction (retried from a fresh read on a concurrent change).
+
+    Database failures surface as ``StoreError`` (no SQL parameters, hence no PHI, in the text).
+    """
+    from omnidesk.services import audit
+    from omnidesk.services.errors import store_errors
+
+    cache = cache if cache is not None else IngestCache()
+
+    prepared: list[Item] = []
+    rejected: list[tuple[int, str]] = []
+    for line, msg in numbered:
+        try:
+            got = prepare(line, msg)
+        except Exception as exc:  # a malformed object from a caller; the reason names only the type
+            got = f"unreadable message ({type(exc).__name__})"
+        if isinstance(got, str):
+            rejected.append((line, got))
+        else:
+            prepared.append(got)
+
+    for attempt in range(4):
+        try:
+            with store_errors(), ctx.engine.begin() as conn:
+                batch = _Batch(ctx, conn, datetime.now(UTC), list(prepared), cache)
+                batch.drop_duplicates()
+                if batch.items:
+                    batch.resolve_senders()
+                    batch.run_triage()
+                    batch.group_headers()
+                    batch.load_threads()
+                    batch.fold()
+                    ids = batch.write()
+                    batch.apply_consent(ids)
+                r = batch.result
+                if prepared or rejected:
+                    audit.record(
+                        conn,
+                        _system_context(ctx),
+                        "ingest.batch",
+                        new=r.new,
+                        duplicate=r.duplicate,
+                        rejected=len(rejected),
+                        threads_created=r.threads_created,
+                        threads_updated=r.threads_updated,
+                        emergencies=r.emergencies,
+                    )
+                if before_commit is not None:
+                    before_commit(conn)
+            break
+        except (BatchConflict, IntegrityError):
+            cache.clear()
+            if attempt == 3:
+                raise BatchConflict("ingest batch kept conflicting with concurrent writers") from None
+        except BaseException:
+            cache.clear()
+            raise
+    report.new += r.new
+    report.duplicate += r.duplicate
+    report.rejected.extend(rejected)
+    return r

@@ -1,0 +1,388 @@
+"""A thread's denormalized fields, kept current message by message (pure: no store access).
+
+``ThreadState`` mirrors one ``threads`` row; ``apply_message`` folds one inbound message and
+its triage into it, in any arrival order (bulk imports of history arrive out of order):
+
+- channels: sorted set; message_count +1; unread_count +1 (every ingested message is inbound);
+- last_message_at / last_inbound_at: max; first_message_at: min; preview: from the newest
+  message (first ~140 characters, whitespace collapsed); subject: the first non-empty one;
+- urgency: the most urgent of the thread's messages (max); intents: union in a stable order,
+  the primary of the most urgent (ties: the latest) message first;
+- pinned: an emergency nobody has acknowledged. A NEW emergency on an acknowledged thread
+  re-pins it (the acknowledgment is cleared);
+- queue: an emergency always goes to the emergency queue, even from an unknown or
+  ambiguous sender (safety first); a thread without a patient otherwise sits in
+  ``unmatched``; a new thread takes the triage queue; later messages move it only when
+  they are more urgent than the thread was (so a staff member's re-routing sticks);
+- due_at: the earliest outstanding target; after_hours: that of the newest message;
+- a pending or snoozed thread that gets a new message is open again; a closed thread is
+  reopened only by an email reply to it (``reopen=True``; an unrelated message starts a
+  new thread instead).
+
+Header threading helpers live here too: ``clean_message_id`` and ``header_keys``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from omnidesk.model import (
+    QUEUE_EMERGENCY,
+    QUEUE_UNMATCHED,
+    Channel,
+    ThreadStatus,
+    Triage,
+    Urgency,
+)
+
+PREVIEW_CHARS = 140
+_SPACE = re.compile(r"\s")
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+_RANK = {"emergency": 0, "urgent": 1, "routine": 2}
+_EMERGENCY = "emergency"
+_OPEN = "open"
+_CLOSED = "closed"
+
+
+def urgency_rank(value: str) -> int:
+    return _RANK.get(value, 2)
+
+
+def make_preview(body: str, subject: str | None = None) -> str:
+    """First ~140 characters of ``body`` (or the subject when the body is empty), one line."""
+    text = " ".join(body[: PREVIEW_CHARS * 8].split()) if body else ""
+    if not text and subject:
+        text = " ".join(subject[: PREVIEW_CHARS * 8].split())
+    if len(text) > PREVIEW_CHARS:
+        text = text[: PREVIEW_CHARS - 1].rstrip() + "…"
+    return text
+
+
+def clean_message_id(raw: str | None) -> str | None:
+    """A Message-ID without angle brackets or spaces; ``None`` if it does not look like one (no ``@``)."""
+    if not raw:
+        return None
+    found = _MSGID.search(raw)
+    value = found.group(1) if found else raw.strip().strip("<>").strip()
+    if "@" not in value or len(value) > 998 or _SPACE.search(value):
+        return None
+    return value
+
+
+def parse_id_list(raw: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Message-IDs from a References/In-Reply-To header or a list, in order, cleaned and de-duplicated.
+
+    Tokens without ``@`` (e.g. the ``<yes>`` an old git-send-email prompt wrote) are not
+    Message-IDs and are dropped, so they cannot glue unrelated conversations together.
+    """
+    if not raw:
+        return ()
+    items = _MSGID.findall(raw) if isinstance(raw, str) else [x for r in raw for x in (_MSGID.findall(r) or [r])]
+    out: list[str] = []
+    for item in items:
+        value = clean_message_id(item)
+        if value and value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def header_keys(message_id: str | None, in_reply_to: str | None, references: Sequence[str]) -> list[str]:
+    """The ids that tie a message to its conversation, in lookup order: In-Reply-To, References
+    (newest first), then its own Message-ID (a reply that arrived earlier points at it)."""
+    keys: list[str] = []
+    if in_reply_to:
+        keys.append(in_reply_to)
+    for ref in reversed(references):
+        if ref not in keys:
+            keys.append(ref)
+    if message_id and message_id not in keys:
+        keys.append(message_id)
+    return keys
+
+
+@dataclass(slots=True)
+class ThreadState:
+    """One ``threads`` row in memory while a batch is folded into it."""
+
+    id: int | None
+    patient_id: int | None
+    contact_id: int | None
+    status: str
+    queue: str
+    urgency: str
+    pinned: bool
+    intents: list[str]
+    channels: list[str]
+    subject: str | None
+    preview: str
+    message_count: int
+    unread_count: int
+    first_message_at: datetime
+    last_message_at: datetime
+    last_inbound_at: datetime | None
+    due_at: datetime | None
+    after_hours: bool
+    emergency_ack_by: int | None = None
+    emergency_ack_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    closed_at: datetime | None = None
+    version: int = 1
+    dirty: bool = False
+    merged_into: ThreadState | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_row(cls, row: Any) -> ThreadState:
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            patient_id=m["patient_id"],
+            contact_id=m["contact_id"],
+            status=m["status"],
+            queue=m["queue"],
+            urgency=m["urgency"],
+            pinned=bool(m["pinned"]),
+            intents=list(m["intents"] or []),
+            channels=list(m["channels"] or []),
+            subject=m["subject"],
+            preview=m["preview"] or "",
+            message_count=m["message_count"],
+            unread_count=m["unread_count"],
+            first_message_at=m["first_message_at"],
+            last_message_at=m["last_message_at"],
+            last_inbound_at=m["last_inbound_at"],
+            due_at=m["due_at"],
+            after_hours=bool(m["after_hours"]),
+            emergency_ack_by=m["emergency_ack_by"],
+            emergency_ack_at=m["emergency_ack_at"],
+            snoozed_until=m["snoozed_until"],
+            closed_at=m["closed_at"],
+            version=m["version"],
+        )
+
+    @classmethod
+    def new(cls, patient_id: int | None, contact_id: int | None, at: datetime) -> ThreadState:
+        return cls(
+            id=None,
+            patient_id=patient_id,
+            contact_id=contact_id,
+            status=ThreadStatus.OPEN.value,
+            queue="",
+            urgency=Urgency.ROUTINE.value,
+            pinned=False,
+            intents=[],
+            channels=[],
+            subject=None,
+            preview="",
+            message_count=0,
+            unread_count=0,
+            first_message_at=at,
+            last_message_at=at,
+            last_inbound_at=None,
+            due_at=None,
+            after_hours=False,
+            dirty=True,
+        )
+
+    def resolve(self) -> ThreadState:
+        """The thread this one now lives in (itself unless it was merged into another)."""
+        state = self
+        while state.merged_into is not None:
+            state = state.merged_into
+        return state
+
+    def within(self, at: datetime, window: timedelta) -> bool:
+        """Whether a message at ``at`` is recent enough to join (the thread's span widened by ``window``)."""
+        return self.first_message_at - window <= at <= self.last_message_at + window
+
+    def values(self, now: datetime) -> tuple[Any, ...]:
+        """``row(now)``'s values, in ``row``'s column order (the bulk writers' fast path)."""
+        return (
+            self.patient_id,
+            self.contact_id,
+            self.status,
+            self.queue,
+            self.urgency,
+            self.pinned,
+            self.intents,
+            self.channels,
+            self.subject,
+            self.preview,
+            self.message_count,
+            self.unread_count,
+            self.first_message_at,
+            self.last_message_at,
+            self.last_inbound_at,
+            self.due_at,
+            self.after_hours,
+            self.emergency_ack_by,
+            self.emergency_ack_at,
+            self.snoozed_until,
+            self.closed_at,
+            now,
+        )
+
+    def row(self, now: datetime) -> dict[str, Any]:
+        """The column values to write (insert or update)."""
+        return {
+            "patient_id": self.patient_id,
+            "contact_id": self.contact_id,
+            "status": self.status,
+            "queue": self.queue,
+            "urgency": self.urgency,
+            "pinned": self.pinned,
+            "intents": self.intents,
+            "channels": self.channels,
+            "subject": self.subject,
+            "preview": self.preview,
+            "message_count": self.message_count,
+            "unread_count": self.unread_count,
+            "first_message_at": self.first_message_at,
+            "last_message_at": self.last_message_at,
+            "last_inbound_at": self.last_inbound_at,
+            "due_at": self.due_at,
+            "after_hours": self.after_hours,
+            "emergency_ack_by": self.emergency_ack_by,
+            "emergency_ack_at": self.emergency_ack_at,
+            "snoozed_until": self.snoozed_until,
+            "closed_at": self.closed_at,
+            "updated_at": now,
+        }
+
+
+def route_new(triage: Triage, has_patient: bool) -> str:
+    """The queue of a thread started by a message with this triage."""
+    if triage.classification.urgency is Urgency.EMERGENCY:
+        return QUEUE_EMERGENCY
+    if not has_patient:
+        return QUEUE_UNMATCHED
+    return triage.queue
+
+
+def apply_message(
+    state: ThreadState,
+    *,
+    channel: str,
+    at: datetime,
+    body: str,
+    subject: str | None,
+    triage: Triage,
+    reopen: bool = False,
+) -> None:
+    """Fold one inbound message and its triage into ``state`` (see the module docstring)."""
+    c = triage.classification
+    urgency = str(c.urgency)
+    first = state.message_count == 0
+    old_rank = urgency_rank(state.urgency)
+    new_rank = urgency_rank(urgency)
+    newest = first or at >= state.last_message_at
+
+    if first:
+        state.queue = route_new(triage, state.patient_id is not None)
+    elif urgency == _EMERGENCY:
+        state.queue = QUEUE_EMERGENCY
+    elif state.queue == QUEUE_EMERGENCY:
+        pass  # staff take an emergency thread out of that queue, ingest never does
+    elif state.patient_id is None:
+        state.queue = QUEUE_UNMATCHED
+    elif new_rank < old_rank:
+        state.queue = triage.queue
+
+    # intents: union, the primary of the most urgent (ties: latest) message first
+    primary_first = first or new_rank < old_rank or (new_rank == old_rank and newest)
+    intents = list(c.intents)
+    if intents:
+        keep = [i for i in state.intents if i != intents[0]] if primary_first else list(state.intents)
+        merged = [intents[0], *keep] if primary_first else keep
+        merged += [i for i in intents[1:] if i not in merged]
+        state.intents = merged
+    if first or new_rank < old_rank:
+        state.urgency = urgency
+
+    if urgency == _EMERGENCY:
+        state.pinned = True
+        state.emergency_ack_by = None
+        state.emergency_ack_at = None
+
+    if channel not in state.channels:
+        state.channels = sorted([*state.channels, channel])
+    state.message_count += 1
+    state.unread_count += 1
+    if newest:
+        state.last_message_at = at
+        state.preview = make_preview(body, subject)
+        state.after_hours = bool(triage.after_hours)
+    if first or at < state.first_message_at:
+        state.first_message_at = at
+    if state.last_inbound_at is None or at > state.last_inbound_at:
+        state.last_inbound_at = at
+    if not state.subject and subject and subject.strip():
+        state.subject = subject.strip()[:998]
+    if triage.due_at is not None and (state.due_at is None or triage.due_at < state.due_at):
+        state.due_at = triage.due_at
+
+    if state.status == _CLOSED:
+        if reopen:
+            state.status = _OPEN
+            state.closed_at = None
+    elif state.status != _OPEN:
+        state.status = _OPEN
+        state.snoozed_until = None
+    state.dirty = True
+
+
+def merge_into(target: ThreadState, other: ThreadState) -> None:
+    """Fold thread ``other`` into ``target`` (an email chain found to join two threads)."""
+    if target.patient_id is None:
+        target.patient_id = other.patient_id
+    if target.contact_id is None:
+        target.contact_id = other.contact_id
+    if urgency_rank(other.urgency) < urgency_rank(target.urgency):
+        target.urgency = other.urgency
+        if other.queue == QUEUE_EMERGENCY or target.queue != QUEUE_EMERGENCY:
+            target.queue = other.queue
+        target.intents = list(other.intents) + [i for i in target.intents if i not in other.intents]
+    else:
+        target.intents = target.intents + [i for i in other.intents if i not in target.intents]
+    if other.pinned:
+        target.pinned = True
+        target.emergency_ack_by = None
+        target.emergency_ack_at = None
+    target.channels = sorted(set(target.channels) | set(other.channels))
+    target.message_count += other.message_count
+    target.unread_count += other.unread_count
+    if other.last_message_at > target.last_message_at:
+        target.last_message_at = other.last_message_at
+        target.preview = other.preview
+        target.after_hours = other.after_hours
+    target.first_message_at = min(target.first_message_at, other.first_message_at)
+    if other.last_inbound_at and (target.last_inbound_at is None or other.last_inbound_at > target.last_inbound_at):
+        target.last_inbound_at = other.last_inbound_at
+    target.subject = target.subject or other.subject
+    if other.due_at and (target.due_at is None or other.due_at < target.due_at):
+        target.due_at = other.due_at
+    if other.status != ThreadStatus.CLOSED.value and target.status == ThreadStatus.CLOSED.value:
+        target.status = other.status
+        target.closed_at = None
+    target.dirty = True
+    other.merged_into = target
+    other.dirty = False
+
+
+def requeue_after_match(triage_engine: Any, rows: Iterable[Any]) -> str | None:
+    """The queue a formerly unmatched thread belongs in once its patient is known.
+
+    ``rows`` are the thread's inbound messages ``(body, subject, channel, at)`` in time order;
+    they are re-triaged and folded exactly as ingest would have with the patient known.
+    """
+    state: ThreadState | None = None
+    for body, subject, channel, at in rows:
+        if state is None:
+            state = ThreadState.new(patient_id=0, contact_id=None, at=at)
+        t = triage_engine.triage(body, subject, Channel(channel), at)
+        apply_message(state, channel=channel, at=at, body=body, subject=subject, triage=t)
+    return state.queue if state else None

@@ -1,0 +1,95 @@
+"""The patient card: who the thread is with, how to reach them, what is coming up."""
+
+from __future__ import annotations
+
+from datetime import date, tzinfo
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from omnidesk.model import PatientBrief, PatientCard, ThreadDetail
+from omnidesk.widgets.formatting import CHANNEL_NAMES, local_time
+from omnidesk.widgets.safe_text import clean, safe_text
+
+
+def _dob(d: date | None) -> str:
+    return d.isoformat() if d else "—"
+
+
+def render_card(card: PatientCard, tz: tzinfo | None) -> Text:
+    out = Text()
+    out.append_text(safe_text(card.name, "bold"))
+    out.append(f"   MRN {clean(card.mrn)}", "dim")
+    out.append(f"\nDOB {_dob(card.dob)}")
+    out.append(f" · language {clean(card.preferred_language or '—')}")
+    pref = card.preferred_channel
+    out.append(f" · prefers {CHANNEL_NAMES.get(pref or '', clean(pref or '—'))}")
+    for label, values in (("Phone", card.phones), ("Email", card.emails)):
+        if values:
+            out.append(f"\n{label}: ", "dim")
+            out.append_text(safe_text(", ".join(values)))
+    if card.shared_contact:
+        out.append("\nShares a phone or email with another patient", "yellow")
+    out.append("\nUpcoming: ", "dim")
+    if not card.upcoming:
+        out.append("none", "dim")
+    for appt in card.upcoming[:4]:
+        out.append(f"\n  {local_time(appt.start_at, tz)} ")
+        out.append_text(safe_text(f"{appt.visit_type} · {appt.provider} · {appt.status}".strip(" ·")))
+    if len(card.upcoming) > 4:
+        out.append(f"\n  … {len(card.upcoming) - 4} more", "dim")
+    return out
+
+
+def render_candidates(contact: str | None, candidates: tuple[PatientBrief, ...]) -> Text:
+    out = Text("Unmatched — this contact belongs to several patients\n", "bold yellow")
+    if contact:
+        out.append("From: ", "dim")
+        out.append_text(safe_text(contact))
+        out.append("\n")
+    out.append("Candidates:", "dim")
+    for c in candidates:
+        out.append("\n  • ")
+        out.append_text(safe_text(c.name, "bold"))
+        out.append(f"  DOB {_dob(c.dob)}  MRN {clean(c.mrn)}", "dim")
+    return out
+
+
+class PatientCardView(VerticalScroll, can_focus=True, inherit_bindings=False):
+    """Shows the patient of the open thread, or its candidates, or the unknown sender."""
+
+    HELP_GROUP: ClassVar[str] = "Patient card"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "scroll_down", "Scroll down", id="patient.down", tooltip="Scroll the card down", show=False),
+        Binding("k,up", "scroll_up", "Scroll up", id="patient.up", tooltip="Scroll the card up", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    PatientCardView { height: auto; max-height: 12; padding: 0 1; border-bottom: solid $primary-darken-2; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.tz: tzinfo | None = None
+
+    def compose(self):
+        yield Static(Text("No thread open.", "dim"), id="patient-card-body")
+
+    def show(self, detail: ThreadDetail | None) -> None:
+        """Show the patient (or candidates, or the sender) of ``detail``."""
+        body = self.query_one("#patient-card-body", Static)
+        if detail is None:
+            body.update(Text("No thread open.", "dim"))
+        elif detail.patient is not None:
+            body.update(render_card(detail.patient, self.tz))
+        elif detail.summary.candidates:
+            body.update(render_candidates(detail.summary.contact, detail.summary.candidates))
+        else:
+            text = Text("Unknown sender: ", "bold")
+            text.append_text(safe_text(detail.summary.contact or "no contact on file"))
+            text.append("\nNot linked to any patient yet.", "dim")
+            body.update(text)
