@@ -21,9 +21,13 @@ def cpu_model() -> str:
 
 
 def machine_line() -> str:
-    """``date · platform · cpu · cores · python``."""
+    """``date · platform · cpu · cores · python · load average`` (other work on the machine skews figures)."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{when} · {platform.platform()} · {cpu_model()} · {os.cpu_count()} cores · Python {sys.version.split()[0]}"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{when} · {platform.platform()} · {cpu_model()} · {os.cpu_count()} cores · "
+        f"Python {sys.version.split()[0]} · load {load}"
+    )
 
 
 def rss_mb() -> tuple[float, float]:

@@ -9,6 +9,7 @@ failed service call into a notification instead of a crash.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -114,7 +115,11 @@ class OmnideskApp(App[None]):
         except Exception as exc:
             self.post_message(ServiceFailed("opening the store", exc))
             return
-        self.backend = self.make_backend(ctx)
+        backend = self.make_backend(ctx)
+        # Fast launch: the first page is read here, in parallel with building the screen.
+        with suppress(Exception):  # if it fails, the list's own load reports it
+            backend.prefetch(self.inbox.queue, ThreadList.PAGE_SIZE)
+        self.backend = backend
         self.post_message(ContextReady())
 
     def apply_practice(self, tz: tzinfo | None, labels: dict[str, str]) -> None:

@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # e.g. `omnidesk threads --json | head`: not an error.
         sys.stderr.close()
         return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 - the one place that turns failures into messages
+    except Exception as exc:
         return _report_failure(exc)
 
 
@@ -242,7 +242,7 @@ def _cmd_threads(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _parse_status(raw: str | None):  # noqa: ANN202 - ThreadStatus | None, imported lazily
+def _parse_status(raw: str | None):
     from omnidesk.model import ThreadStatus
     from omnidesk.services.errors import OmnideskError
 
@@ -332,5 +332,5 @@ def _display_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "<database>"

@@ -51,16 +51,17 @@ from pathlib import Path
 from omnidesk.model import Channel, Classification, Intent, RuleMatch, Urgency
 from omnidesk.rules.matcher import (
     CLAUSE,
+    CUE_TIER,
     EMOJI,
     HISTORY,
     IS_SENTENCE,
     LANG,
     NEG,
-    NEGATION,
     PATTERN,
     PSEUDO,
     SENTENCE,
     UNLESS,
+    WEAK_TIER,
     Info,
     Matcher,
 )
@@ -77,10 +78,15 @@ _ROUTINE = Urgency.ROUTINE.rank
 _EMERGENCY = Urgency.EMERGENCY.rank
 _GENERAL = Intent.GENERAL.value
 _CLINICAL = Intent.CLINICAL.value
-_FALLBACK = Classification(intents=(_GENERAL,), urgency=Urgency.ROUTINE)
+# Nothing matched: "general", and the reason says so (every tag names what set it).
+FALLBACK_RULE = "general.fallback"
+_FALLBACK = Classification(
+    intents=(_GENERAL,), urgency=Urgency.ROUTINE, matched=(RuleMatch(FALLBACK_RULE, _GENERAL, ""),)
+)
 _BOUNDARY = (SENTENCE, CLAUSE)
 _IS_SENT = itemgetter(IS_SENTENCE)
 _NEG_OF = itemgetter(NEG)
+_WEAK_OF = itemgetter(WEAK_TIER)
 _EMPTY: frozenset[int] = frozenset()
 _LANG_OF = itemgetter(LANG)
 
@@ -155,7 +161,7 @@ class Classifier:
                 infos = infos + self._subject_gap + sinfos
         whole = self._whole(infos, body_len) if body_len <= WHOLE_MAX_TOKENS else None
         hits = matcher.scan(infos)
-        if not hits and not whole:
+        if not hits and not whole and not any(map(_WEAK_OF, infos)):
             return _FALLBACK
         return self._decide(infos, hits, whole, body_len, reply_subject, reminder_reply)
 
@@ -178,18 +184,16 @@ class Classifier:
         reply_subject: bool,
         reminder_reply: bool,
     ) -> Classification:
+        matcher = self.matcher
         owners = self._owners
         urg = self._urg
         rem = self._rem
-        weak_of = self._weak
+        hist_on = self._hist
         pattern_hits: dict[int, list[tuple[int, int, int]]] = {}
-        weak_hits: dict[int, list[tuple[int, int, int]]] = {}
         unless_hits: dict[int, list[int]] | None = None
         neg_spans: list[tuple[int, int]] | None = None
-        pseudo: set[int] | None = None
-        history: list[tuple[int, int]] | None = None
-        recurrence: list[int] | None = None
         covered: set[int] | None = None
+        needs_history = False
         for pid, s, e in hits:
             k, r, g = owners[pid]
             if k == PATTERN:
@@ -197,10 +201,11 @@ class Classifier:
                     continue
                 if reply_subject and s >= body_len and not urg[r]:
                     continue
-                table = weak_hits if weak_of[r] else pattern_hits
-                lst = table.get(r)
+                lst = pattern_hits.get(r)
                 if lst is None:
-                    table[r] = [(g, s, e)]
+                    pattern_hits[r] = [(g, s, e)]
+                    if hist_on[r]:
+                        needs_history = True
                 else:
                     lst.append((g, s, e))
                 if e > s and urg[r]:
@@ -208,84 +213,122 @@ class Classifier:
                     if covered is None:
                         covered = set()
                     covered.update(range(s, e + 1))
-            elif k == NEGATION:
-                if neg_spans is None:
-                    neg_spans = []
-                neg_spans.append((s, e))
             elif k == UNLESS:
                 if unless_hits is None:
                     unless_hits = {}
                 unless_hits.setdefault(r, []).append(s)
-            elif k == PSEUDO:
-                if pseudo is None:
-                    pseudo = set()
-                pseudo.update(range(s, e + 1))
-            elif k == HISTORY:
-                if history is None:
-                    history = []
-                history.append((s, e))
-            else:  # RECURRENCE
-                if recurrence is None:
-                    recurrence = []
-                recurrence.append(s)
-        if not pattern_hits and not weak_hits and not whole:
-            return _FALLBACK
+            else:  # a negation of several words ("no longer", "ruled out")
+                if neg_spans is None:
+                    neg_spans = []
+                neg_spans.append((s, e))
+        raw_ends = {e for _s, e in neg_spans} if neg_spans else _EMPTY
+        # Is any hit preceded by a negation at all? Only then are pseudo-negations worth looking for.
+        negatable = self._neg
+        any_negation = False
+        for r, rhits in pattern_hits.items():
+            if negatable[r]:
+                for h in rhits:
+                    if _negated(infos, h[1], raw_ends, _EMPTY):
+                        any_negation = True
+                        break
+                if any_negation:
+                    break
+        pseudo: set[int] | None = None
+        history: list[tuple[int, int]] | None = None
+        recurrence: list[int] | None = None
+        if any_negation or needs_history:
+            for pid, s, e in matcher.scan(infos, CUE_TIER):
+                k = owners[pid][0]
+                if k == PSEUDO:
+                    if pseudo is None:
+                        pseudo = set()
+                    pseudo.update(range(s, e + 1))
+                elif k == HISTORY:
+                    if history is None:
+                        history = []
+                    history.append((s, e))
+                else:
+                    if recurrence is None:
+                        recurrence = []
+                    recurrence.append(s)
         blocked = pseudo | covered if (pseudo and covered) else (pseudo or covered or _EMPTY)
         neg_ends: set[int] = {e for s, e in neg_spans if blocked.isdisjoint(range(s, e + 1))} if neg_spans else _EMPTY
-        any_negation = bool(neg_ends) or any(map(_NEG_OF, infos))
         sent_ids = list(accumulate(map(_IS_SENT, infos))) if (unless_hits or history or recurrence) else None
 
-        negatable = self._neg
-        hist_on = self._hist
-        groups = self._groups
         fired: list[tuple[int, int, int, tuple[tuple[int, int], ...] | None]] = []
         if whole:
             for r in whole:
                 if not rem[r] or reminder_reply:
                     fired.append((r, 0, body_len - 1, None))
-        batch = pattern_hits
-        while True:
-            for r, rhits in batch.items():
-                ok = rhits
-                check_negation = any_negation and negatable[r]
-                unless_sents = None
-                if unless_hits is not None and r in unless_hits:
-                    unless_sents = {sent_ids[x] for x in unless_hits[r]}
-                if check_negation or unless_sents or (history and hist_on[r]):
-                    ok = []
-                    for h in rhits:
-                        s = h[1]
-                        if check_negation and _negated(infos, s, neg_ends, blocked):
-                            continue
-                        if unless_sents and sent_ids[s] in unless_sents:
-                            continue
-                        if history and hist_on[r] and _historical(infos, s, h[2], history, recurrence, sent_ids):
-                            continue
-                        ok.append(h)
-                    if not ok:
-                        continue
-                n_groups = groups[r]
-                if n_groups:
-                    if sent_ids is None and not self._msg_scope[r]:
-                        sent_ids = list(accumulate(map(_IS_SENT, infos)))
-                    spans = _all_of(ok, n_groups, sent_ids, self._msg_scope[r])
-                    if spans is not None:
-                        fired.append((r, spans[0][0], spans[-1][1], spans))
-                        continue
-                    ok = [h for h in ok if h[0] < 0]
-                    if not ok:
-                        continue
-                first = min(ok, key=_START) if len(ok) > 1 else ok[0]
-                fired.append((r, first[1], first[2], None))
-            if batch is weak_hits or not weak_hits:
-                break
+        state = (infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence)
+        sent_ids = self._evaluate(pattern_hits, state, sent_ids, fired)
+        if not any(not urg[f[0]] or self._intent[f[0]] is not None for f in fired):
             # weak rules only matter when nothing stronger says what the patient wants
-            if any(not urg[f[0]] or self._intent[f[0]] is not None for f in fired):
-                break
-            batch = weak_hits
+            if not any_negation and any(map(_NEG_OF, infos)):
+                # a negation may cancel a weak hit ("no fever"): look for pseudo-negations after all
+                any_negation = True
+                for pid, s, e in matcher.scan(infos, CUE_TIER):
+                    if owners[pid][0] == PSEUDO:
+                        blocked = blocked | set(range(s, e + 1))
+                state = (infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence)
+            weak_hits: dict[int, list[tuple[int, int, int]]] = {}
+            for pid, s, e in matcher.scan(infos, WEAK_TIER):
+                _k, r, g = owners[pid]
+                if reply_subject and s >= body_len:
+                    continue
+                weak_hits.setdefault(r, []).append((g, s, e))
+            if weak_hits:
+                self._evaluate(weak_hits, state, sent_ids, fired)
         if not fired:
             return _FALLBACK
         return self._compose(infos, fired)
+
+    def _evaluate(
+        self,
+        rule_hits: dict[int, list[tuple[int, int, int]]],
+        state: tuple,
+        sent_ids: list[int] | None,
+        fired: list[tuple[int, int, int, tuple[tuple[int, int], ...] | None]],
+    ) -> list[int] | None:
+        """Drop negated, historical and 'unless' hits; append each rule that still fires to ``fired``."""
+        infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence = state
+        negatable = self._neg
+        hist_on = self._hist
+        groups = self._groups
+        for r, rhits in rule_hits.items():
+            ok = rhits
+            check_negation = any_negation and negatable[r]
+            unless_sents = None
+            if unless_hits is not None and r in unless_hits:
+                unless_sents = {sent_ids[x] for x in unless_hits[r]}
+            check_history = history is not None and hist_on[r]
+            if check_negation or unless_sents or check_history:
+                ok = []
+                for h in rhits:
+                    s = h[1]
+                    if check_negation and _negated(infos, s, neg_ends, blocked):
+                        continue
+                    if unless_sents and sent_ids[s] in unless_sents:
+                        continue
+                    if check_history and _historical(infos, s, h[2], history, recurrence, sent_ids):
+                        continue
+                    ok.append(h)
+                if not ok:
+                    continue
+            n_groups = groups[r]
+            if n_groups:
+                if sent_ids is None and not self._msg_scope[r]:
+                    sent_ids = list(accumulate(map(_IS_SENT, infos)))
+                spans = _all_of(ok, n_groups, sent_ids, self._msg_scope[r])
+                if spans is not None:
+                    fired.append((r, spans[0][0], spans[-1][1], spans))
+                    continue
+                ok = [h for h in ok if h[0] < 0]
+                if not ok:
+                    continue
+            first = min(ok, key=_START) if len(ok) > 1 else ok[0]
+            fired.append((r, first[1], first[2], None))
+        return sent_ids
 
     def _compose(
         self, infos: list[Info], fired: list[tuple[int, int, int, tuple[tuple[int, int], ...] | None]]
@@ -333,7 +376,7 @@ class Classifier:
                         if other != intent:
                             chosen.pop(other, None)
         if not chosen:
-            chosen = {_GENERAL: (0, -1)}
+            chosen = {_GENERAL: (0, -2)}
         if len(chosen) == 1:
             intents = tuple(chosen)
         else:
@@ -354,6 +397,8 @@ class Classifier:
                 parts.append((rule_ids[r], sets_of[r], _text(infos, s, e, spans)))
         for intent in intents:
             n = chosen[intent][1]
+            if n == -2:
+                parts.append((FALLBACK_RULE, _GENERAL, ""))
             if n < 0:
                 continue
             r, s, e, spans = fired[n]
@@ -422,21 +467,16 @@ def _historical(
     recurrence: list[int] | None,
     sent_ids: list[int] | None,
 ) -> bool:
-    """A history phrase ("in 2019", "2 years ago", "last month") shares the clause, and nothing says it is back."""
-    n = len(infos)
-    lo = s
-    while lo > 0 and infos[lo - 1][1] not in _BOUNDARY:
-        lo -= 1
-    hi = e
-    while hi + 1 < n and infos[hi + 1][1] not in _BOUNDARY:
-        hi += 1
-    if not any(lo <= hs and he <= hi for hs, he in history):
+    """A history phrase ("in 2019", "2 years ago", "last month") is in the same sentence, and nothing there says now.
+
+    "Now", "today", "again", "came back", "still", "since" in that sentence mean it is happening now after all.
+    """
+    if sent_ids is None:
         return False
-    if recurrence and sent_ids is not None:
-        sent = sent_ids[s]
-        if any(sent_ids[p] == sent for p in recurrence):
-            return False
-    return True
+    sent = sent_ids[s]
+    if not any(sent_ids[hs] == sent for hs, _he in history):
+        return False
+    return not (recurrence and any(sent_ids[p] == sent for p in recurrence))
 
 
 def _all_of(

@@ -8,8 +8,9 @@ dict probes:
   neighbours swapped ("apointment", "refil", "bleding", "siezure", "breth"); a wrong letter
   only for rule words of six or more ("carla" is not "carta");
 * two neighbouring letters swapped in a four-letter rule word — "pian" → "pain";
-* the same consonant skeleton (vowels dropped, doubled letters collapsed) as a rule word of
-  seven or more letters — "swolowed" → "swallowed".
+* the same consonant skeleton (vowels dropped, doubled letters collapsed) and the same first
+  two letters as a rule word of seven or more letters — "swolowed" → "swallowed" (but
+  "building" is not "bleeding").
 
 A fuzzy match must keep the first letter, and everyday words that happen to sit one edit
 from a rule word ("paid", "bills", "strike" …) are never bent into one.
@@ -131,9 +132,12 @@ class VariantTable:
             return ()
         found: set[str] = set()
         if len(token) >= MIN_EDIT_LEN - 1:
-            candidates: set[str] = set(self._deletes.get(token, ()))
-            for d in _deletes(token):
-                candidates.update(self._deletes.get(d, ()))
+            table = self._deletes
+            candidates: set[str] = set(table.get(token, ()))
+            for i in range(len(token)):
+                near = table.get(token[:i] + token[i + 1 :])
+                if near:
+                    candidates.update(near)
             for w in candidates:
                 if w[0] == token[0] and within_one_edit(token, w, substitute=len(w) >= MIN_SUBSTITUTE_LEN):
                     found.add(w)
@@ -144,5 +148,6 @@ class VariantTable:
         if not found and len(token) >= MIN_SKELETON_TOKEN:
             skel = skeleton(token)
             if len(skel) >= MIN_SKELETON_KEY:
-                found.update(self._skeletons.get(skel, ()))
+                # the first two letters must agree too: "building" is not "bleeding"
+                found.update(w for w in self._skeletons.get(skel, ()) if w[:2] == token[:2])
         return tuple(sorted(found))

@@ -51,13 +51,18 @@ FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "mhm",
 
 # Info tuple fields (a tuple, not a dataclass: this is the hot path). CANDS: the phrases
 # anchored on a slot this token fills; IS_SENTENCE: 1 for a sentence end (for accumulate()).
-TOK, KIND, SLOTS, CANDS, LANG, IS_SENTENCE, NEG = range(7)
+TOK, KIND, SLOTS, CANDS, LANG, IS_SENTENCE, NEG, WEAK_CANDS, CUE_CANDS = range(9)
+# Phrase tiers, scanned separately: MAIN always; CUES (pseudo-negations, history, recurrence)
+# only when a negation or a history-sensitive rule needs them; WEAK only when nothing strong matched.
+MAIN, WEAK_TIER, CUE_TIER = CANDS, WEAK_CANDS, CUE_CANDS
 Part = tuple[tuple[int, int], ...]
-Candidate = tuple[int, Part, Part, frozenset[int]]
-# CANDS: (one-word phrase ids, {second-rarest slot: candidates}, frozenset of those slots), or ()
-Cands = tuple[tuple[int, ...], dict[int, tuple[Candidate, ...]], frozenset[int]] | tuple[()]
-Info = tuple[str, int, frozenset[int], Cands, int, int, int]
+Candidate = tuple[int, Part, Part]
+# CANDS: (one-word phrase ids, longer phrases anchored here), or () when the token anchors nothing
+Cands = tuple[tuple[int, ...], tuple[Candidate, ...]] | tuple[()]
+Info = tuple[str, int, frozenset[int], Cands, int, int, int, Cands, Cands]
 _CANDS = itemgetter(CANDS)
+_TIER_GETTERS = {t: itemgetter(t) for t in (CANDS, WEAK_CANDS, CUE_CANDS)}
+_PUNCT = frozenset(",:()/")
 _SLOTS = itemgetter(SLOTS)
 _NO_SLOTS: frozenset[int] = frozenset()
 
@@ -119,6 +124,8 @@ class Matcher:
         # whole-message rules: normalized text -> rule indexes
         self.whole: dict[str, list[int]] = defaultdict(list)
         cues = ruleset.cues
+        # Only these words (in rule patterns, not in "unless" lists) tolerate misspellings.
+        self._spelling = frozenset(_words(cues.get("spelling", ())))
         self._breakers = frozenset(_words(cues.get("breakers", ())))
         self._spanish = frozenset(_words(cues.get("spanish", ())))
         self._english = frozenset(_words(cues.get("english", ())))
@@ -139,11 +146,14 @@ class Matcher:
                 self._add_pattern(pat, Owner(kind), fuzzy=False, where=f"cues.{name}")
         self.variants = VariantTable(self._fuzzy_lit)
         self._fuzzy_lit = dict(self._fuzzy_lit)
+        self._stem = dict(self._stem)
+        self._suffix = dict(self._suffix)
         self._stem_lengths = sorted({len(p) for p in self._stem})
         self._suffix_lengths = sorted({len(s) for s in self._suffix})
         self._build_anchors()
         self.cache: dict[str, Info] = {}
         self.chunks: dict[str, tuple[Info, ...]] = {}
+        self._by_slots: dict[frozenset[int], tuple[Cands, Cands, Cands]] = {}
         self._number_chunks: set[str] = set()
 
     # ------------------------------------------------------------------ compiling
@@ -156,21 +166,21 @@ class Matcher:
                 self.whole[key].append(idx)
             return
         for pat in rule.patterns:
-            self._add_pattern(pat, Owner(PATTERN, idx, -1), rule.fuzzy, where)
+            self._add_pattern(pat, Owner(PATTERN, idx, -1), rule.fuzzy, where, rule.gap)
         for g, group in enumerate(rule.all_of):
             for pat in group:
-                self._add_pattern(pat, Owner(PATTERN, idx, g), rule.fuzzy, where)
+                self._add_pattern(pat, Owner(PATTERN, idx, g), rule.fuzzy, where, rule.gap)
         for pat in rule.unless:
-            self._add_pattern(pat, Owner(UNLESS, idx), rule.fuzzy, where)
+            self._add_pattern(pat, Owner(UNLESS, idx), False, where, rule.gap)
 
-    def _add_pattern(self, pattern: str, owner: Owner, fuzzy: bool, where: str) -> None:
+    def _add_pattern(self, pattern: str, owner: Owner, fuzzy: bool, where: str, max_gap: int = GAP) -> None:
         items = self._parse(pattern, where)
         for variant in self._expand(items):
             slots: list[tuple[int, int]] = []
             gap = 0
             for item in variant:
                 if item is None:
-                    gap = GAP
+                    gap = max_gap
                     continue
                 slots.append((self._slot(item, fuzzy), gap))
                 gap = 0
@@ -285,11 +295,19 @@ class Matcher:
                     self._temp.append((sid, float(m.group(1))))
             elif spec.startswith("*"):
                 self._suffix[spec[1:]].add(sid)
+                if fuzzy:
+                    for word in self._spelling:
+                        if word.endswith(spec[1:]):
+                            self._fuzzy_lit[word].add(sid)
             elif spec.endswith("*"):
                 self._stem[spec[:-1]].add(sid)
+                if fuzzy:
+                    for word in self._spelling:
+                        if word.startswith(spec[:-1]):
+                            self._fuzzy_lit[word].add(sid)
             else:
                 self._lit[spec].add(sid)
-                if fuzzy and spec.isalpha():
+                if fuzzy and spec in self._spelling:
                     self._fuzzy_lit[spec].add(sid)
         return sid
 
@@ -324,9 +342,7 @@ class Matcher:
         ``self._anchored[slot]`` lists (phrase id, left part read right-to-left, right part); each
         part is a tuple of (slot, gap) where gap is how many other words may sit in between.
         """
-        anchored: dict[int, list[tuple[int, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]]] = defaultdict(
-            list
-        )
+        anchored: dict[int, dict[int, list[Candidate]]] = {t: defaultdict(list) for t in (MAIN, WEAK_TIER, CUE_TIER)}
         load: dict[int, int] = defaultdict(int)
         weight = {sid: self._slot_weight(sid) for sid in range(len(self._slot_specs))}
         for pid, (first, rest) in enumerate(zip(self._phrase_first, self.phrase_rest, strict=True)):
@@ -337,20 +353,25 @@ class Matcher:
             load[slots[k]] += 1
             left = tuple((slots[j], gaps[j + 1]) for j in range(k - 1, -1, -1))
             right = tuple((slots[j], gaps[j]) for j in range(k + 1, len(slots)))
-            needs = frozenset(slots[j] for j in range(len(slots)) if j != k)
-            anchored[slots[k]].append((pid, left, right, needs))
-        # Per anchor slot: phrases of one word (a hit as soon as the word is seen), and the
-        # longer phrases grouped by their next-rarest slot, so a message that lacks that
-        # word skips the whole group with one set intersection.
-        self._anchored = {}
-        for sid, cands in anchored.items():
-            single = tuple(pid for pid, left, right, _ in cands if not left and not right)
-            groups: dict[int, list] = defaultdict(list)
-            for cand in cands:
-                if cand[1] or cand[2]:
-                    second = min(cand[3], key=lambda x: (weight[x], x))
-                    groups[second].append(cand)
-            self._anchored[sid] = (single, {k: tuple(v) for k, v in groups.items()})
+            anchored[self._tier(pid)][slots[k]].append((pid, left, right))
+        # Per anchor slot: phrases of one word (a hit as soon as the word is seen) and longer ones.
+        self._anchored: dict[int, dict[int, tuple[tuple[int, ...], tuple[Candidate, ...]]]] = {}
+        for tier, by_slot in anchored.items():
+            self._anchored[tier] = {
+                sid: (
+                    tuple(pid for pid, left, right in cands if not left and not right),
+                    tuple(c for c in cands if c[1] or c[2]),
+                )
+                for sid, cands in by_slot.items()
+            }
+
+    def _tier(self, pid: int) -> int:
+        owner = self.phrase_owner[pid]
+        if owner.kind in (PSEUDO, HISTORY, RECURRENCE):
+            return CUE_TIER
+        if owner.kind == PATTERN and self.ruleset.rules[owner.rule].weak:
+            return WEAK_TIER
+        return MAIN
 
     # ------------------------------------------------------------------ tokens
 
@@ -403,7 +424,7 @@ class Matcher:
         elif tok in CLAUSE_MARKS or tok in self._breakers:
             kind = CLAUSE
         elif tok in FILLERS:
-            return (tok, FILLER, frozenset(), (), 0, 0, 0)
+            return (tok, FILLER, frozenset(), (), 0, 0, 0, (), ())
         elif tok in SYMBOLS:
             kind = SYMBOL
         elif is_emoji(tok):
@@ -411,14 +432,21 @@ class Matcher:
         else:
             kind = WORD
         slots: set[int] = set(self._lit.get(tok, ()))
+        size = len(tok)
+        stem = self._stem
         for n in self._stem_lengths:
-            if n > len(tok):
+            if n > size:
                 break
-            slots.update(self._stem.get(tok[:n], ()))
+            found = stem.get(tok[:n])
+            if found:
+                slots.update(found)
+        suffix = self._suffix
         for n in self._suffix_lengths:
-            if n > len(tok):
+            if n > size:
                 break
-            slots.update(self._suffix.get(tok[-n:], ()))
+            found = suffix.get(tok[-n:])
+            if found:
+                slots.update(found)
         value = parse_number_token(tok) if kind in (WORD, CLAUSE) else None
         if value is not None:
             for sid, lo, hi in self._num:
@@ -432,93 +460,99 @@ class Matcher:
         if kind == WORD and not slots and tok.isalpha():
             for word in self.variants.lookup(tok):
                 slots.update(self._fuzzy_lit.get(word, ()))
-        single: list[int] = []
-        groups: dict[int, list] = defaultdict(list)
-        for sid in sorted(slots):
-            one, grouped = self._anchored.get(sid, ((), {}))
-            single.extend(one)
-            for k, v in grouped.items():
-                groups[k].extend(v)
-        cands = (tuple(single), {k: tuple(v) for k, v in groups.items()}, frozenset(groups)) if single or groups else ()
         lang = 1 if tok in self._spanish else (-1 if tok in self._english else 0)
         neg = 1 if tok in self._negation_words else 0
-        return (tok, kind, frozenset(slots), cands, lang, 1 if kind == SENTENCE else 0, neg)
+        sent = 1 if kind == SENTENCE else 0
+        if not slots:
+            return (tok, kind, _NO_SLOTS, (), lang, sent, neg, (), ())
+        key = frozenset(slots)
+        tiers = self._by_slots.get(key)
+        if tiers is None:
+            tiers = self._by_slots[key] = tuple(self._candidates(t, slots) for t in (MAIN, WEAK_TIER, CUE_TIER))
+        return (tok, kind, key, tiers[0], lang, sent, neg, tiers[1], tiers[2])
+
+    def _candidates(self, tier: int, slots: set[int]) -> Cands:
+        single: list[int] = []
+        longer: list[Candidate] = []
+        for sid in sorted(slots):
+            one, more = self._anchored[tier].get(sid, ((), ()))
+            single.extend(one)
+            longer.extend(more)
+        if not single and not longer:
+            return ()
+        return (tuple(single), tuple(longer))
 
     # ------------------------------------------------------------------ scanning
 
-    def scan(self, infos: Sequence[Info]) -> list[tuple[int, int, int]]:
+    def scan(self, infos: Sequence[Info], tier: int = MAIN) -> list[tuple[int, int, int]]:
         """Every phrase occurrence as (phrase id, first token, last token).
 
-        Only tokens that fill some phrase's anchor slot are visited (picked out in C by
-        ``compress``). One-word phrases hit at once; longer ones are tried only when every
-        other word they need occurs somewhere in the message (set tests), then checked
+        Only tokens that fill some phrase's anchor slot (its rarest word) are visited, picked
+        out in C by ``compress``. One-word phrases hit at once; longer ones are checked
         leftwards and rightwards from the anchor — an adjacent slot in the neighbouring token,
-        a gapped slot in one of the next GAP + 1 tokens of the same sentence (the nearest one).
+        a gapped slot in one of the next GAP + 1 words of the same sentence (the nearest one;
+        commas do not count as words). ``tier`` picks the MAIN, CUE or WEAK phrases.
         """
         hits: list[tuple[int, int, int]] = []
         n = len(infos)
-        present: frozenset[int] | None = None
-        for i in compress(count(), map(_CANDS, infos)):
-            single, groups, keys = infos[i][3]
+        for i in compress(count(), map(_TIER_GETTERS[tier], infos)):
+            single, longer = infos[i][tier]
             for pid in single:
                 hits.append((pid, i, i))
-            if not keys:
-                continue
-            if present is None:
-                present = _NO_SLOTS.union(*map(_SLOTS, infos))
-            for second in keys & present:
-                for pid, left, right, needs in groups[second]:
-                    if not needs <= present:
-                        continue  # some word the phrase needs is nowhere in the message
-                    # check leftwards from the anchor, then rightwards (inlined: this is the hot loop)
+            for pid, left, right in longer:
+                # check leftwards from the anchor, then rightwards (inlined: this is the hot loop)
+                pos = i
+                for slot, gap in left:
+                    if gap == 0:
+                        pos -= 1
+                        if pos < 0 or slot not in infos[pos][2]:
+                            break
+                    else:
+                        j = pos - 1
+                        lim = pos - 2 - gap
+                        if lim < -1:
+                            lim = -1
+                        while j > lim:
+                            y = infos[j]
+                            if slot in y[2]:
+                                break
+                            if y[1] == SENTENCE:
+                                j = lim
+                                break
+                            if y[0] in _PUNCT and lim > -1:
+                                lim -= 1  # a comma does not count as a word in between
+                            j -= 1
+                        if j <= lim:
+                            break
+                        pos = j
+                else:
+                    start = pos
                     pos = i
-                    for slot, gap in left:
+                    for slot, gap in right:
                         if gap == 0:
-                            pos -= 1
-                            if pos < 0 or slot not in infos[pos][2]:
+                            pos += 1
+                            if pos >= n or slot not in infos[pos][2]:
                                 break
                         else:
-                            j = pos - 1
-                            lim = pos - 2 - gap
-                            if lim < -1:
-                                lim = -1
-                            while j > lim:
+                            j = pos + 1
+                            lim = pos + 2 + gap
+                            if lim > n:
+                                lim = n
+                            while j < lim:
                                 y = infos[j]
                                 if slot in y[2]:
                                     break
                                 if y[1] == SENTENCE:
                                     j = lim
                                     break
-                                j -= 1
-                            if j <= lim:
+                                if y[0] in _PUNCT and lim < n:
+                                    lim += 1  # a comma does not count as a word in between
+                                j += 1
+                            if j >= lim:
                                 break
                             pos = j
                     else:
-                        start = pos
-                        pos = i
-                        for slot, gap in right:
-                            if gap == 0:
-                                pos += 1
-                                if pos >= n or slot not in infos[pos][2]:
-                                    break
-                            else:
-                                j = pos + 1
-                                lim = pos + 2 + gap
-                                if lim > n:
-                                    lim = n
-                                while j < lim:
-                                    y = infos[j]
-                                    if slot in y[2]:
-                                        break
-                                    if y[1] == SENTENCE:
-                                        j = lim
-                                        break
-                                    j += 1
-                                if j >= lim:
-                                    break
-                                pos = j
-                        else:
-                            hits.append((pid, start, pos))
+                        hits.append((pid, start, pos))
         return hits
 
 

@@ -12,10 +12,11 @@ who is not a programmer):
   whole message, e.g. STOP), ``reminder_only`` (only for replies to an appointment reminder),
   ``weak`` (the intent only counts when no other intent is found), ``intent`` (for urgency
   rules: the intent they imply, default ``clinical``), ``scope`` (``sentence``, the default, or
-  ``message``: where the ``all_of`` groups must meet), ``fuzzy`` (default true), ``enabled``.
+  ``message``: where the ``all_of`` groups must meet), ``gap`` (how many words "..." may skip,
+  default 4), ``fuzzy`` (default true), ``enabled``.
 * ``[classes]`` — named word lists used in patterns as ``@name``.
 * ``[cues]`` — negation words, pseudo-negations, clause breakers, history and recurrence
-  phrases, language markers.
+  phrases, language markers, and ``spelling``: the key words whose misspellings still match.
 * ``[suppress]`` — an intent that, when present, removes others (reschedule removes cancel).
 
 Files load in order; a later rule with the same ``id`` replaces the earlier one (a table
@@ -39,12 +40,12 @@ DEFAULT_SOURCE = "default_rules.toml"
 URGENCY_SETS = frozenset({Urgency.EMERGENCY.value, Urgency.URGENT.value})
 INTENT_SETS = frozenset(i.value for i in Intent)
 LANGS = frozenset({"en", "es", "any"})
-CUE_KINDS = ("negation", "pseudo_negation", "breakers", "history", "recurrence", "spanish", "english")
+CUE_KINDS = ("negation", "pseudo_negation", "breakers", "history", "recurrence", "spanish", "english", "spelling")
 
 _RULE_KEYS = frozenset(
     {
         "id", "sets", "description", "lang", "patterns", "all_of", "unless", "negatable", "history",
-        "whole", "reminder_only", "weak", "intent", "fuzzy", "enabled", "scope",
+        "whole", "reminder_only", "weak", "intent", "fuzzy", "enabled", "scope", "gap",
     }
 )  # fmt: skip
 _TOP_KEYS = frozenset({"rule", "classes", "cues", "suppress", "meta"})
@@ -80,6 +81,7 @@ class Rule:
     fuzzy: bool = True
     enabled: bool = True
     scope: str = "sentence"
+    gap: int = 4
     source: str = ""
 
     @property
@@ -273,6 +275,9 @@ def _rule(source: str, n: int, raw: Any, earlier: Mapping[str, Rule]) -> Rule:
     weak = _bool(source, where, raw, "weak", False)
     if weak and is_urgency:
         raise RulesError(source, where, "weak is only for intent rules")
+    gap = raw.get("gap", 4)
+    if not isinstance(gap, int) or isinstance(gap, bool) or not 1 <= gap <= 12:
+        raise RulesError(source, where, "gap must be a whole number from 1 to 12")
     scope = raw.get("scope", "sentence")
     if scope not in ("sentence", "message"):
         raise RulesError(source, where, "scope must be sentence or message")
@@ -296,6 +301,7 @@ def _rule(source: str, n: int, raw: Any, earlier: Mapping[str, Rule]) -> Rule:
         fuzzy=_bool(source, where, raw, "fuzzy", True),
         enabled=enabled,
         scope=scope,
+        gap=gap,
         source=source,
     )
 

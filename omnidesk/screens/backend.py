@@ -50,6 +50,8 @@ class InboxSource:
     def page_after(self, after: PageKey | None, limit: int) -> list[ThreadSummary]:
         from omnidesk.services import inbox
 
+        if after is None and (first := self.backend.take_prefetched(self.queue, limit)) is not None:
+            return first
         q = _queue_arg(self.queue)
         return inbox.thread_page(self.backend.ctx, queue=q, status=self.status, after=after, limit=limit)
 
@@ -76,6 +78,14 @@ class Backend:
         self.live_source = live_source
         self._tz = tz
         self._practice: tuple[tzinfo | None, dict[str, str]] | None = None
+        self._prefetched: dict[tuple[str, int], list[ThreadSummary]] = {}
+
+    def prefetch(self, queue: str, limit: int) -> None:
+        """Fetch ``queue``'s first page now, while the screen is still being built; the list takes it once."""
+        self._prefetched[(queue, limit)] = self.source(queue).page_after(None, limit)
+
+    def take_prefetched(self, queue: str, limit: int) -> list[ThreadSummary] | None:
+        return self._prefetched.pop((queue, limit), None)
 
     @property
     def username(self) -> str | None:

@@ -179,7 +179,7 @@ class InboxScreen(Screen[None]):
         queues = self.query_one(QueueList)
         label = queues.labels.get(self.queue, queue_label(None if self.queue == ALL_QUEUES else self.queue))
         threads = self.query_one(ThreadList)
-        total = f"{threads.row_count:,}" if threads.total_known else "…"
+        total = f"{threads.total:,}" if threads.total_known else "…"
         self.query_one("#list-title", Static).update(f" {label} · {total} open")
 
     # ------------------------------------------------------------- actions

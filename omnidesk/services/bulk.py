@@ -38,22 +38,48 @@ def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
     return list(range(start + 1, start + 1 + n))
 
 
-_CACHE: dict[tuple[str, str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
+Processor = Callable[[Any], Any]
+_SQL: dict[tuple[Any, ...], tuple[str, list[Processor | None]]] = {}
 
 
-def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """INSERT ``rows`` (tuples in ``columns`` order) into ``table`` with one ``executemany``."""
+def insert_rows(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    memo: dict[Any, dict[Any, Any]] | None = None,
+) -> None:
+    """INSERT ``rows`` (tuples in ``columns`` order) into ``table`` with one ``executemany``.
+
+    ``memo`` (optional, any dict the caller keeps for one transaction) shares converted
+    values between calls, e.g. the same message time in the messages and threads rows.
+    """
     if not rows:
         return
     if conn.dialect.name != "sqlite":  # psycopg: SQLAlchemy's insertmanyvalues is already fast
         conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
         return
-    stmt = insert(table).values({c: bindparam(c) for c in columns})
-    conn.exec_driver_sql(*_positional(conn, stmt, table, list(columns), list(columns), rows))
+    key = ("insert", table.name, tuple(columns))
+    found = _SQL.get(key)
+    if found is None:
+        q = conn.dialect.identifier_preparer
+        names = ", ".join(q.quote(c) for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {q.format_table(table)} ({names}) VALUES ({marks})"  # noqa: S608 - our schema
+        found = _SQL[key] = (sql, [_processor(table.c[c], conn.dialect) for c in columns])
+    sql, procs = found
+    conn.exec_driver_sql(sql, encode_rows(rows, procs, memo))
 
 
 def update_rows(
-    conn: Connection, table: Table, columns: Sequence[str], where: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    where: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    memo: dict[Any, dict[Any, Any]] | None = None,
 ) -> int:
     """UPDATE ``table`` SET ``columns`` WHERE ``where`` (all equal), one row per tuple (values, then keys).
 
@@ -69,39 +95,32 @@ def update_rows(
         )
         names = [f"v_{c}" for c in columns] + [f"w_{k}" for k in where]
         return conn.execute(stmt, [dict(zip(names, r, strict=True)) for r in rows]).rowcount
-    stmt = (
-        update(table)
-        .where(*(table.c[k] == bindparam(f"w_{k}") for k in where))
-        .values({c: bindparam(f"v_{c}") for c in columns})
-    )
-    names = [f"v_{c}" for c in columns] + [f"w_{k}" for k in where]
-    cursor = conn.exec_driver_sql(*_positional(conn, stmt, table, [*columns, *where], names, rows))
-    return cursor.rowcount
+    key = ("update", table.name, tuple(columns), tuple(where))
+    found = _SQL.get(key)
+    if found is None:
+        q = conn.dialect.identifier_preparer
+        sets = ", ".join(f"{q.quote(c)} = ?" for c in columns)
+        cond = " AND ".join(f"{q.quote(k)} = ?" for k in where)
+        sql = f"UPDATE {q.format_table(table)} SET {sets} WHERE {cond}"  # noqa: S608 - names from our schema
+        found = _SQL[key] = (sql, [_processor(table.c[c], conn.dialect) for c in [*columns, *where]])
+    sql, procs = found
+    return conn.exec_driver_sql(sql, encode_rows(rows, procs, memo)).rowcount
 
 
-def _positional(
-    conn: Connection, stmt: Any, table: Table, columns: list[str], names: list[str], rows: Sequence[Sequence[Any]]
-) -> tuple[str, list[tuple[Any, ...]]]:
-    """The statement's SQL (qmark) and the rows reordered to its parameter positions, processed."""
-    compiled = stmt.compile(dialect=conn.dialect)
-    order = [names.index(n) for n in compiled.positiontup]
-    values = _processed(conn, table, columns, rows)
-    if order != list(range(len(names))):
-        values = [tuple(v[i] for i in order) for v in values]
-    return str(compiled), values
+_TIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
 
 
 def _sqlite_utc(value: datetime) -> str:
     """What ``UTCDateTime`` + SQLite's DATETIME store, computed in one step (tested equal)."""
     tz = value.tzinfo
-    if tz is None:
-        raise ValueError("naive datetime given to the store; pass an aware UTC time")
-    if tz is not UTC and value.utcoffset():
+    if tz is not UTC:
+        if tz is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC time")
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return _TIME % (value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond)
 
 
-def _processor(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
+def _processor(column: Any, dialect: Any) -> Processor | None:
     """The column's bind processor; on SQLite a faster equivalent for UTC times and JSON."""
     if dialect.name == "sqlite":
         if isinstance(column.type, UTCDateTime):
@@ -111,38 +130,40 @@ def _processor(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
     return column.type._cached_bind_processor(dialect)
 
 
-def _processed(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> list[tuple[Any, ...]]:
-    """``rows`` with each column's SQLAlchemy bind processor applied (None stays NULL)."""
-    key = (conn.dialect.name, table.name, tuple(columns))
-    procs = _CACHE.get(key)
-    if procs is None:
-        procs = [_processor(table.c[c], conn.dialect) for c in columns]
-        _CACHE[key] = procs
-    # memo only where values repeat (JSON lists, flags, codes); times are mostly unique
-    active = [(i, p, {} if p is not _sqlite_utc else None) for i, p in enumerate(procs) if p is not None]
-    if not active:
-        return [tuple(r) for r in rows]
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, proc, memo in active:  # values repeat a lot (batch time, ["sms"], []): convert each once
-            v = values[i]
-            if v is None:
-                continue
-            if memo is None:
-                values[i] = proc(v)
-                continue
-            key = tuple(v) if type(v) is list else v
-            try:
-                values[i] = memo[key]
-            except KeyError:
-                values[i] = memo[key] = proc(v)
-            except TypeError:  # unhashable (a list of dicts)
-                values[i] = proc(v)
-        out.append(tuple(values))
-    return out
+def encode_rows(
+    rows: Sequence[Sequence[Any]],
+    procs: Sequence[Processor | None],
+    memo: dict[Any, dict[Any, Any]] | None = None,
+) -> Sequence[Sequence[Any]]:
+    """``rows`` with each column's bind processor applied (None stays NULL), column by column.
+
+    Values repeat a lot (the batch time, ``["sms"]``, ``[]``, a thread's times in several
+    columns): each distinct value is converted once, per processor, through ``memo``.
+    (Values that compare equal must convert equally: true of times, strings and lists of
+    strings, which is what goes through here; lists of dicts are converted per object.)
+    """
+    if not any(procs):
+        return rows
+    memo = {} if memo is None else memo
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for i, proc in enumerate(procs):
+        if proc is not None:
+            cols[i] = _encode_column(cols[i], proc, memo.setdefault(proc, {}))
+    return list(zip(*cols, strict=True))
+
+
+def _encode_column(col: Sequence[Any], proc: Processor, seen: dict[Any, Any]) -> list[Any]:
+    seen[None] = None
+    try:
+        keys: Sequence[Any] = [tuple(v) if v.__class__ is list else v for v in col]
+        missing = {k: v for k, v in zip(keys, col, strict=True) if k not in seen}
+    except TypeError:  # unhashable (a list of dicts): one conversion per distinct object
+        ids = [id(v) for v in col]  # the rows keep every object alive during the call
+        by_id = {i: proc(v) if v is not None else None for i, v in zip(ids, col, strict=True)}
+        return [by_id[i] for i in ids]
+    for k, v in missing.items():
+        seen[k] = proc(v)
+    return [seen[k] for k in keys]
 
 
 # --- SQLite full-text index: one bulk pass per batch instead of a trigger per row ------------

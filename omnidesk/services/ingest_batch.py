@@ -16,6 +16,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -114,7 +115,10 @@ def prepare(line: int, msg: InboundMessage) -> Item | str:
     channel = _CHANNELS.get(msg.channel) if isinstance(msg.channel, str) else None
     if channel is None:
         return "unknown channel"
-    provider_id = clean_text(msg.provider_id).strip()
+    provider_id = msg.provider_id
+    if type(provider_id) is not str or not provider_id.isascii() or "\x00" in provider_id:
+        provider_id = clean_text(provider_id)
+    provider_id = provider_id.strip()
     if not provider_id:
         return "missing provider_id"
     if len(provider_id) > 255:
@@ -122,33 +126,48 @@ def prepare(line: int, msg: InboundMessage) -> Item | str:
     at = msg.received_at
     if not isinstance(at, datetime):
         return "received_at is not a time"
-    if at.tzinfo is None or at.utcoffset() is None:
-        return "received_at has no UTC offset"
-    sender = clean_text(msg.sender, 2000).strip()
+    if at.tzinfo is not UTC:
+        if at.tzinfo is None or at.utcoffset() is None:
+            return "received_at has no UTC offset"
+        at = at.astimezone(UTC)
+    sender = msg.sender
+    if type(sender) is not str or len(sender) > 320 or not sender.isascii() or "\x00" in sender:
+        sender = clean_text(sender, 2000)
+    sender = sender.strip()
     if not sender:
         return "missing sender"
-    body = clean_text(msg.body)
+    body = msg.body
+    if type(body) is not str or not body.isascii() or "\x00" in body:
+        body = clean_text(body)
     if len(body) > MAX_BODY_CHARS:
         body = body[:MAX_BODY_CHARS] + _TRUNCATED
-    subject = clean_text(msg.subject, 10_000).strip() or None
-    refs = list(parse_id_list(msg.references))[-100:]
+    subject = msg.subject
+    if subject is not None:
+        subject = clean_text(subject, 10_000).strip() or None
+    recipient = msg.recipient
+    if type(recipient) is not str or len(recipient) > 320 or not recipient.isascii() or "\x00" in recipient:
+        recipient = clean_text(recipient, 320)
+    message_id = msg.message_id
+    in_reply_to = msg.in_reply_to
+    refs = msg.references
     return Item(
         line=line,
         channel=channel,
         provider_id=provider_id,
         sender=sender[:320],
-        recipient=clean_text(msg.recipient, 320),
+        recipient=recipient,
         body=body,
         subject=subject,
-        at=at.astimezone(UTC),
-        message_id=clean_message_id(clean_text(msg.message_id)),
-        in_reply_to=clean_message_id(clean_text(msg.in_reply_to)),
-        references=refs,
-        attachments=tuple(msg.attachments or ()),
+        at=at,
+        message_id=clean_message_id(clean_text(message_id)) if message_id else None,
+        in_reply_to=clean_message_id(clean_text(in_reply_to)) if in_reply_to else None,
+        references=list(parse_id_list(refs))[-100:] if refs else [],
+        attachments=tuple(msg.attachments) if msg.attachments else (),
         contact_key=_contact_key(sender),
     )
 
 
+@lru_cache(maxsize=65536)
 def _contact_key(sender: str) -> tuple[str, str] | None:
     found = normalize_address(sender)
     return (found[0].value, found[1]) if found else None

@@ -47,6 +47,7 @@ _RANK = {"emergency": 0, "urgent": 1, "routine": 2}
 _EMERGENCY = "emergency"
 _OPEN = "open"
 _CLOSED = "closed"
+_CONSENT = "consent."
 
 
 def urgency_rank(value: str) -> int:
@@ -134,11 +135,17 @@ class ThreadState:
     version: int = 1
     dirty: bool = False
     merged_into: ThreadState | None = field(default=None, repr=False)
+    # Only auto-handled (consent) messages so far: closed, and the patient's next message
+    # within the window joins it (and reopens it) as if it were the thread's first.
+    auto_only: bool = False
+    # The values last read from or written to the store (``values()`` minus ``updated_at``):
+    # an update writes only the columns that differ from them.
+    saved: tuple[Any, ...] | None = field(default=None, repr=False)
 
     @classmethod
     def from_row(cls, row: Any) -> ThreadState:
         m = row._mapping
-        return cls(
+        state = cls(
             id=m["id"],
             patient_id=m["patient_id"],
             contact_id=m["contact_id"],
@@ -163,6 +170,9 @@ class ThreadState:
             closed_at=m["closed_at"],
             version=m["version"],
         )
+        state.auto_only = state.status == _CLOSED and is_consent_only(state.intents)
+        state.saved = state.values(None)[:-1]
+        return state
 
     @classmethod
     def new(cls, patient_id: int | None, contact_id: int | None, at: datetime) -> ThreadState:
@@ -199,7 +209,7 @@ class ThreadState:
         """Whether a message at ``at`` is recent enough to join (the thread's span widened by ``window``)."""
         return self.first_message_at - window <= at <= self.last_message_at + window
 
-    def values(self, now: datetime) -> tuple[Any, ...]:
+    def values(self, now: datetime | None) -> tuple[Any, ...]:
         """``row(now)``'s values, in ``row``'s column order (the bulk writers' fast path)."""
         return (
             self.patient_id,
@@ -254,6 +264,11 @@ class ThreadState:
         }
 
 
+def is_consent_only(intents: Sequence[str]) -> bool:
+    """True when every intent is a consent keyword (STOP/START/HELP) and there is at least one."""
+    return bool(intents) and all(i.startswith(_CONSENT) for i in intents)
+
+
 def route_new(triage: Triage, has_patient: bool) -> str:
     """The queue of a thread started by a message with this triage."""
     if triage.classification.urgency is Urgency.EMERGENCY:
@@ -273,45 +288,78 @@ def apply_message(
     triage: Triage,
     reopen: bool = False,
 ) -> None:
-    """Fold one inbound message and its triage into ``state`` (see the module docstring)."""
+    """Fold one inbound message and its triage into ``state`` (see the module docstring).
+
+    An auto-handled message (``triage.auto_handled``: consent only, routine) is recorded
+    but is not work: no unread, no due time, no queue, urgency or primary-intent change, no
+    reopening; a thread it starts is created closed (``closed_at`` = its time).
+    """
     c = triage.classification
-    urgency = str(c.urgency)
+    urgency = c.urgency
     first = state.message_count == 0
-    old_rank = urgency_rank(state.urgency)
-    new_rank = urgency_rank(urgency)
+    auto = triage.auto_handled and urgency != _EMERGENCY  # safety first: an emergency is always work
     newest = first or at >= state.last_message_at
+    intents = c.intents
 
-    if first:
-        state.queue = route_new(triage, state.patient_id is not None)
-    elif urgency == _EMERGENCY:
-        state.queue = QUEUE_EMERGENCY
-    elif state.queue == QUEUE_EMERGENCY:
-        pass  # staff take an emergency thread out of that queue, ingest never does
-    elif state.patient_id is None:
-        state.queue = QUEUE_UNMATCHED
-    elif new_rank < old_rank:
-        state.queue = triage.queue
+    if auto:
+        if first:
+            state.queue = route_new(triage, state.patient_id is not None)
+            state.urgency = str(urgency)
+            state.status = _CLOSED
+            state.closed_at = at
+            state.auto_only = True
+        if intents:
+            merged = list(state.intents)
+            merged += [i for i in intents if i not in merged]
+            state.intents = merged
+    else:
+        # a thread that so far holds only auto-handled messages is routed as if this were its first
+        as_first = first or state.auto_only
+        old_rank = _RANK.get(state.urgency, 2)
+        new_rank = _RANK.get(urgency, 2)
+        if as_first:
+            state.queue = route_new(triage, state.patient_id is not None)
+        elif urgency == _EMERGENCY:
+            state.queue = QUEUE_EMERGENCY
+        elif state.queue == QUEUE_EMERGENCY:
+            pass  # staff take an emergency thread out of that queue, ingest never does
+        elif state.patient_id is None:
+            state.queue = QUEUE_UNMATCHED
+        elif new_rank < old_rank:
+            state.queue = triage.queue
 
-    # intents: union, the primary of the most urgent (ties: latest) message first
-    primary_first = first or new_rank < old_rank or (new_rank == old_rank and newest)
-    intents = list(c.intents)
-    if intents:
-        keep = [i for i in state.intents if i != intents[0]] if primary_first else list(state.intents)
-        merged = [intents[0], *keep] if primary_first else keep
-        merged += [i for i in intents[1:] if i not in merged]
-        state.intents = merged
-    if first or new_rank < old_rank:
-        state.urgency = urgency
+        # intents: union, the primary of the most urgent (ties: latest) message first
+        if intents:
+            if as_first or new_rank < old_rank or (new_rank == old_rank and newest):
+                head = intents[0]
+                merged = [head, *(i for i in state.intents if i != head)]
+            else:
+                merged = list(state.intents)
+            merged += [i for i in intents[1:] if i not in merged]
+            state.intents = merged
+        if as_first or new_rank < old_rank:
+            state.urgency = str(urgency)
 
-    if urgency == _EMERGENCY:
-        state.pinned = True
-        state.emergency_ack_by = None
-        state.emergency_ack_at = None
+        if urgency == _EMERGENCY:
+            state.pinned = True
+            state.emergency_ack_by = None
+            state.emergency_ack_at = None
+        state.unread_count += 1
+        due_at = triage.due_at
+        if due_at is not None and (state.due_at is None or due_at < state.due_at):
+            state.due_at = due_at
+        if state.status == _CLOSED:
+            if reopen or state.auto_only:
+                state.status = _OPEN
+                state.closed_at = None
+        elif state.status != _OPEN:
+            state.status = _OPEN
+            state.snoozed_until = None
+        state.auto_only = False
 
     if channel not in state.channels:
         state.channels = sorted([*state.channels, channel])
     state.message_count += 1
-    state.unread_count += 1
     if newest:
         state.last_message_at = at
         state.preview = make_preview(body, subject)
@@ -322,16 +370,6 @@ def apply_message(
         state.last_inbound_at = at
     if not state.subject and subject and subject.strip():
         state.subject = subject.strip()[:998]
-    if triage.due_at is not None and (state.due_at is None or triage.due_at < state.due_at):
-        state.due_at = triage.due_at
-
-    if state.status == _CLOSED:
-        if reopen:
-            state.status = _OPEN
-            state.closed_at = None
-    elif state.status != _OPEN:
-        state.status = _OPEN
-        state.snoozed_until = None
     state.dirty = True
 
 
@@ -368,6 +406,7 @@ def merge_into(target: ThreadState, other: ThreadState) -> None:
     if other.status != ThreadStatus.CLOSED.value and target.status == ThreadStatus.CLOSED.value:
         target.status = other.status
         target.closed_at = None
+    target.auto_only = target.auto_only and other.auto_only
     target.dirty = True
     other.merged_into = target
     other.dirty = False

@@ -169,6 +169,7 @@ Index(
     "ix_threads_unread",
     threads.c.status,
     threads.c.queue,
+    threads.c.unread_count,  # makes the index covering for SQLite, which re-checks the predicate
     sqlite_where=threads.c.unread_count > 0,
     postgresql_where=threads.c.unread_count > 0,
 )

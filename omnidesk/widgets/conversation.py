@@ -67,7 +67,8 @@ def render_message(m: MessageView, tz: tzinfo | None, now: datetime, *, why: boo
     head.append(CHANNEL_NAMES.get(m.channel.value, m.channel.value), CHANNEL_STYLES.get(m.channel.value, "bold"))
     head.append(" ")
     head.append(local_time(m.at, tz))
-    head.append(f" · {age(m.at, now)} ago", "dim")
+    ago = age(m.at, now)
+    head.append(" · just now" if ago == "now" else f" · {ago} ago", "dim")
     head.append(" · " if inbound else " · to ", "dim")
     head.append_text(safe_text(m.sender if inbound else m.recipient, "dim"))
     if m.delivery_status and not inbound:

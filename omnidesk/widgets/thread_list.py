@@ -208,6 +208,11 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
         return len(self._pinned) + self._total
 
     @property
+    def total(self) -> int:
+        """The source's rows (without the pinned rows from elsewhere)."""
+        return self._total
+
+    @property
     def is_loading(self) -> bool:
         """True until the first (re)load of the current source has arrived."""
         return self._loading
@@ -256,7 +261,7 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
         self._gen += 1
         self._pending.clear()
         self._wanted.clear()
-        self._loading = True
+        self._loading = self._loading or not keep_position  # a refresh keeps showing what it has
         gen = self._gen
         keep_id: int | None = None
         first = 0

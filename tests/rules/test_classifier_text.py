@@ -122,5 +122,6 @@ def test_variant_table_corrects_misspellings_of_rule_words_only() -> None:
     assert table.lookup("paid") == ()  # a real word, not a typo of "pain"
     assert table.lookup("carla") == ()  # a name, one wrong letter from a five-letter word
     assert table.lookup("strike") == ()
+    assert VariantTable(["bleeding"]).lookup("building") == ()  # same skeleton, different start
     assert table.lookup("pain") == ()  # exact words are not "misspellings"
     assert skeleton("swallowed") == skeleton("swolowed") == "swlwd"

@@ -7,6 +7,7 @@ it, and appointments are after it, so ages, due times and the patient card do no
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -119,25 +120,42 @@ def triage() -> TriageEngine | None:
     return None
 
 
-@pytest.fixture
-def seeded_url(tmp_path: Path, triage: TriageEngine | None) -> str:
-    """A migrated SQLite store with six patients, two appointments and eight messages."""
-    url = init_store(sqlite_url(tmp_path / "tui.db"))
+def seed(directory: Path, triage: TriageEngine | None) -> Path:
+    """Build the practice in ``directory``/tui.db through the services; return the file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    url = init_store(sqlite_url(directory / "tui.db"))
     ctx = open_context(url, "admin")
     if triage is not None:
         ctx = Context(ctx.engine, ctx.user, ctx.thread_window_days, triage)
     try:
         header = "mrn,first_name,last_name,dob,mobile_phone,home_phone,email,preferred_language,preferred_channel"
-        rep = import_patients(ctx, _write_csv(tmp_path / "patients.csv", header.split(","), PATIENTS))
+        rep = import_patients(ctx, _write_csv(directory / "patients.csv", header.split(","), PATIENTS))
         assert not rep.errors, rep.errors
         header = "mrn,start,duration_min,provider,location,status,visit_type"
-        rep = import_appointments(ctx, _write_csv(tmp_path / "appts.csv", header.split(","), APPOINTMENTS))
+        rep = import_appointments(ctx, _write_csv(directory / "appts.csv", header.split(","), APPOINTMENTS))
         assert not rep.errors, rep.errors
         report = ingest(ctx, MESSAGES)
         assert report.new == len(MESSAGES) and not report.rejected, report
     finally:
-        ctx.engine.dispose()
-    return url
+        ctx.engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    return directory / "tui.db"
+
+
+@pytest.fixture(scope="session")
+def _seeded_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One seeded file per kind of rules, built once per run (tests get copies)."""
+    return {}
+
+
+@pytest.fixture
+def seeded_url(tmp_path: Path, triage: TriageEngine | None, _seeded_files: dict[str, Path]) -> str:
+    """A migrated SQLite store with six patients, two appointments and eight messages (a fresh copy)."""
+    kind = type(triage).__name__ if triage is not None else "shipped-rules"
+    if kind not in _seeded_files:
+        _seeded_files[kind] = seed(tmp_path.parent / f"seed-{kind}", triage)
+    target = tmp_path / "tui.db"
+    shutil.copyfile(_seeded_files[kind], target)
+    return sqlite_url(target)
 
 
 @pytest.fixture

@@ -184,7 +184,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_threads_unread"),
         "threads",
-        ["status", "queue"],
+        ["status", "queue", "unread_count"],
         unique=False,
         sqlite_where=sa.text("unread_count > 0"),
         postgresql_where=sa.text("unread_count > 0"),
