@@ -56,7 +56,8 @@ from omnidesk.rules.matcher import (
     HISTORY,
     IS_SENTENCE,
     LANG,
-    NEG,
+    NEGWORD,
+    NUMBER,
     PATTERN,
     PSEUDO,
     SENTENCE,
@@ -85,9 +86,10 @@ _FALLBACK = Classification(
 )
 _BOUNDARY = (SENTENCE, CLAUSE)
 _IS_SENT = itemgetter(IS_SENTENCE)
-_NEG_OF = itemgetter(NEG)
 _WEAK_OF = itemgetter(WEAK_TIER)
 _EMPTY: frozenset[int] = frozenset()
+# A rule that fired: (rule index, first token, last token, each all_of group's span or None).
+Fired = tuple[int, int, int, tuple[tuple[int, int], ...] | None]
 _LANG_OF = itemgetter(LANG)
 
 
@@ -117,6 +119,10 @@ class Classifier:
         self._sets = [r.sets for r in rules]
         self._weak = [r.weak for r in rules]
         self._ids = [r.id for r in rules]
+        # a rule that says what the patient wants (an intent rule, or an urgency rule that implies one)
+        self._implies = [not r.is_urgency or r.intent is not None for r in rules]
+        # (rule, matched words, language) -> the answer, when that one rule is all that fired (bounded)
+        self._single: dict[tuple[int, str, str], Classification] = {}
         sent_info = self.matcher.info(".")
         self._subject_gap = [sent_info]
 
@@ -152,10 +158,11 @@ class Classifier:
         body_len = len(infos)
         reply_subject = False
         if subject:
-            m = _REPLY_PREFIX.match(subject)
-            if m:
-                reply_subject = True
-                subject = subject[m.end() :]
+            if ":" in subject:
+                m = _REPLY_PREFIX.match(subject)
+                if m:
+                    reply_subject = True
+                    subject = subject[m.end() :]
             sinfos = matcher.infos(subject.lower())
             if sinfos:
                 infos = infos + self._subject_gap + sinfos
@@ -163,7 +170,27 @@ class Classifier:
         hits = matcher.scan(infos)
         if not hits and not whole and not any(map(_WEAK_OF, infos)):
             return _FALLBACK
-        return self._decide(infos, hits, whole, body_len, reply_subject, reminder_reply)
+        found = self._decide(infos, hits, whole, body_len, reply_subject, reminder_reply, False)
+        if found is None:  # a tens or hundreds word: read again with spelled numbers joined
+            found = self._with_numbers(text, subject, reply_subject, reminder_reply)
+        return found
+
+    def _with_numbers(
+        self, text: str, subject: str | None, reply_subject: bool, reminder_reply: bool
+    ) -> Classification:
+        """The slow path of :meth:`classify` for a message with a spelled number ("treinta y ocho")."""
+        matcher = self.matcher
+        infos = matcher.infos_with_numbers(text.lower())
+        body_len = len(infos)
+        if subject:
+            sinfos = matcher.infos_with_numbers(subject.lower())
+            if sinfos:
+                infos = infos + self._subject_gap + sinfos
+        whole = self._whole(infos, body_len) if body_len <= WHOLE_MAX_TOKENS else None
+        hits = matcher.scan(infos)
+        found = self._decide(infos, hits, whole, body_len, reply_subject, reminder_reply, True)
+        assert found is not None
+        return found
 
     def _whole(self, infos: list[Info], body_len: int) -> list[int] | None:
         words = [x[0] for x in infos[:body_len] if x[1] != EMOJI and x[0].isalnum()]
@@ -183,7 +210,9 @@ class Classifier:
         body_len: int,
         reply_subject: bool,
         reminder_reply: bool,
-    ) -> Classification:
+        numbers_joined: bool,
+    ) -> Classification | None:
+        """What the hits mean; None when a spelled number must be joined first (see :meth:`classify`)."""
         matcher = self.matcher
         owners = self._owners
         urg = self._urg
@@ -194,6 +223,7 @@ class Classifier:
         neg_spans: list[tuple[int, int]] | None = None
         covered: set[int] | None = None
         needs_history = False
+        neg_word = False
         for pid, s, e in hits:
             k, r, g = owners[pid]
             if k == PATTERN:
@@ -217,22 +247,28 @@ class Classifier:
                 if unless_hits is None:
                     unless_hits = {}
                 unless_hits.setdefault(r, []).append(s)
-            else:  # a negation of several words ("no longer", "ruled out")
+            elif k == NUMBER:
+                if not numbers_joined:
+                    return None
+            else:  # a negation: one word ("not", "sin") or several ("no longer", "ruled out")
                 if neg_spans is None:
                     neg_spans = []
                 neg_spans.append((s, e))
-        raw_ends = {e for _s, e in neg_spans} if neg_spans else _EMPTY
+                if k == NEGWORD:
+                    neg_word = True
         # Is any hit preceded by a negation at all? Only then are pseudo-negations worth looking for.
-        negatable = self._neg
         any_negation = False
-        for r, rhits in pattern_hits.items():
-            if negatable[r]:
-                for h in rhits:
-                    if _negated(infos, h[1], raw_ends, _EMPTY):
-                        any_negation = True
+        if neg_spans:
+            raw_ends = {e for _s, e in neg_spans}
+            negatable = self._neg
+            for r, rhits in pattern_hits.items():
+                if negatable[r]:
+                    for h in rhits:
+                        if _negated(infos, h[1], raw_ends, _EMPTY):
+                            any_negation = True
+                            break
+                    if any_negation:
                         break
-                if any_negation:
-                    break
         pseudo: set[int] | None = None
         history: list[tuple[int, int]] | None = None
         recurrence: list[int] | None = None
@@ -253,18 +289,21 @@ class Classifier:
                     recurrence.append(s)
         blocked = pseudo | covered if (pseudo and covered) else (pseudo or covered or _EMPTY)
         neg_ends: set[int] = {e for s, e in neg_spans if blocked.isdisjoint(range(s, e + 1))} if neg_spans else _EMPTY
-        sent_ids = list(accumulate(map(_IS_SENT, infos))) if (unless_hits or history or recurrence) else None
 
-        fired: list[tuple[int, int, int, tuple[tuple[int, int], ...] | None]] = []
+        fired: list[Fired] = []
         if whole:
             for r in whole:
                 if not rem[r] or reminder_reply:
                     fired.append((r, 0, body_len - 1, None))
         state = (infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence)
-        sent_ids = self._evaluate(pattern_hits, state, sent_ids, fired)
-        if not any(not urg[f[0]] or self._intent[f[0]] is not None for f in fired):
+        sent_ids = self._evaluate(pattern_hits, state, None, fired)
+        implies = self._implies
+        for f in fired:
+            if implies[f[0]]:
+                break
+        else:
             # weak rules only matter when nothing stronger says what the patient wants
-            if not any_negation and any(map(_NEG_OF, infos)):
+            if not any_negation and neg_word:
                 # a negation may cancel a weak hit ("no fever"): look for pseudo-negations after all
                 any_negation = True
                 for pid, s, e in matcher.scan(infos, CUE_TIER):
@@ -281,6 +320,17 @@ class Classifier:
                 self._evaluate(weak_hits, state, sent_ids, fired)
         if not fired:
             return _FALLBACK
+        if len(fired) == 1:
+            # One rule decides: the answer depends only on the rule, its words and the language.
+            r, s, e, spans = fired[0]
+            key = (r, _text(infos, s, e, spans), _lang(infos))
+            single = self._single
+            found = single.get(key)
+            if found is None:
+                if len(single) >= _INTERN_LIMIT:
+                    single.clear()
+                found = single[key] = self._compose(infos, fired)
+            return found
         return self._compose(infos, fired)
 
     def _evaluate(
@@ -288,9 +338,13 @@ class Classifier:
         rule_hits: dict[int, list[tuple[int, int, int]]],
         state: tuple,
         sent_ids: list[int] | None,
-        fired: list[tuple[int, int, int, tuple[tuple[int, int], ...] | None]],
+        fired: list[Fired],
     ) -> list[int] | None:
-        """Drop negated, historical and 'unless' hits; append each rule that still fires to ``fired``."""
+        """Drop negated, historical and 'unless' hits; append each rule that still fires to ``fired``.
+
+        ``sent_ids`` (each token's sentence number) is computed here the first time a rule needs
+        it, and returned for the next call.
+        """
         infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence = state
         negatable = self._neg
         hist_on = self._hist
@@ -300,15 +354,19 @@ class Classifier:
             check_negation = any_negation and negatable[r]
             unless_sents = None
             if unless_hits is not None and r in unless_hits:
+                if sent_ids is None:
+                    sent_ids = list(accumulate(map(_IS_SENT, infos)))
                 unless_sents = {sent_ids[x] for x in unless_hits[r]}
             check_history = history is not None and hist_on[r]
             if check_negation or unless_sents or check_history:
+                if check_history and sent_ids is None:
+                    sent_ids = list(accumulate(map(_IS_SENT, infos)))
                 ok = []
                 for h in rhits:
                     s = h[1]
                     if check_negation and _negated(infos, s, neg_ends, blocked):
                         continue
-                    if unless_sents and sent_ids[s] in unless_sents:
+                    if unless_sents and sent_ids[s] in unless_sents:  # type: ignore[index]
                         continue
                     if check_history and _historical(infos, s, h[2], history, recurrence, sent_ids):
                         continue
@@ -330,9 +388,7 @@ class Classifier:
             fired.append((r, first[1], first[2], None))
         return sent_ids
 
-    def _compose(
-        self, infos: list[Info], fired: list[tuple[int, int, int, tuple[tuple[int, int], ...] | None]]
-    ) -> Classification:
+    def _compose(self, infos: list[Info], fired: list[Fired]) -> Classification:
         rank = self._rank
         urg = self._urg
         intent_of = self._intent
@@ -418,8 +474,7 @@ class Classifier:
 # ---------------------------------------------------------------------- helpers
 
 
-def _START(h: tuple[int, int, int]) -> int:
-    return h[1]
+_START = itemgetter(1)
 
 
 # Results are immutable, so equal ones are shared (bounded): building frozen dataclasses costs
@@ -453,7 +508,7 @@ def _negated(infos: list[Info], start: int, neg_ends: set[int], blocked: set[int
         x = infos[k]
         if x[1] in _BOUNDARY:
             return False
-        if (x[NEG] or k in neg_ends) and k not in blocked:
+        if k in neg_ends and k not in blocked:
             return True
         k -= 1
     return False

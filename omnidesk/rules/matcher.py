@@ -43,8 +43,10 @@ CACHE_LIMIT = 200_000
 # Token kinds
 WORD, SENTENCE, CLAUSE, EMOJI, SYMBOL, FILLER = range(6)
 
-# Phrase owners
-PATTERN, UNLESS, NEGATION, PSEUDO, HISTORY, RECURRENCE = range(6)
+# Phrase owners. NEGWORD: the one-word negations ("no", "not", "sin"); NUMBER: a tens or
+# hundreds word ("twenty", "cien") telling the classifier to join spelled numbers first.
+# Both are phrases of the main tier, so the one anchor scan reports them for free.
+PATTERN, UNLESS, NEGATION, PSEUDO, HISTORY, RECURRENCE, NEGWORD, NUMBER = range(8)
 
 _JOINABLE = frozenset(TENS) | frozenset(HUNDREDS)
 FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "mhm", "eh", "ehh", "inaudible"})
@@ -131,12 +133,15 @@ class Matcher:
         self._english = frozenset(_words(cues.get("english", ())))
         for idx, rule in enumerate(ruleset.rules):
             self._compile_rule(idx, rule)
-        # One-word negations are a flag on the token (no phrase hit needed); longer ones are phrases.
+        # One-word negations are one slot of their own (exact words, no misspellings) and one
+        # phrase; longer ones are ordinary phrases.
         negations = [" ".join(normalize(p).split()) for p in cues.get("negation", ())]
         self._negation_words = frozenset(p for p in negations if " " not in p and "|" not in p and "*" not in p)
         for pat in cues.get("negation", ()):
             if " ".join(normalize(pat).split()) not in self._negation_words:
                 self._add_pattern(pat, Owner(NEGATION), fuzzy=False, where="cues.negation")
+        self._neg_slot = self._special_phrase(self._negation_words, Owner(NEGWORD), "(one-word negations)")
+        self._number_slot = self._special_phrase(_JOINABLE, Owner(NUMBER), "(tens and hundreds words)")
         for kind, name in (
             (PSEUDO, "pseudo_negation"),
             (HISTORY, "history"),
@@ -152,9 +157,9 @@ class Matcher:
         self._suffix_lengths = sorted({len(s) for s in self._suffix})
         self._build_anchors()
         self.cache: dict[str, Info] = {}
-        self.chunks: dict[str, tuple[Info, ...]] = {}
+        self.chunks: _ChunkCache = _ChunkCache(self)
+        self._chunk_of = self.chunks.__getitem__
         self._by_slots: dict[frozenset[int], tuple[Cands, Cands, Cands]] = {}
-        self._number_chunks: set[str] = set()
 
     # ------------------------------------------------------------------ compiling
 
@@ -192,6 +197,16 @@ class Matcher:
             self.phrase_rest.append(tuple(slots[1:]))
             self.phrase_owner.append(owner)
             self.phrase_text.append(pattern)
+
+    def _special_phrase(self, words: frozenset[str], owner: Owner, text: str) -> int:
+        """A slot filled by exactly ``words`` (set on the token by :meth:`_compute`) and a one-slot phrase on it."""
+        sid = len(self._slot_specs)
+        self._slot_specs.append(words)
+        self._phrase_first.append(sid)
+        self.phrase_rest.append(())
+        self.phrase_owner.append(owner)
+        self.phrase_text.append(text)
+        return sid
 
     def _source(self, owner: Owner) -> str:
         if owner.rule >= 0:
@@ -282,7 +297,7 @@ class Matcher:
         sid = self._slot_ids.get(key)
         if sid is not None:
             return sid
-        sid = len(self._slot_ids)
+        sid = len(self._slot_specs)
         self._slot_ids[key] = sid
         self._slot_specs.append(alts)
         for spec in alts:
@@ -379,31 +394,23 @@ class Matcher:
         """The tokens of an already lower-cased text, as cached :data:`Info` tuples.
 
         The text is split on white space (C speed); each chunk ("pain,", "103.8", "can't",
-        "c👍") is normalised and tokenised once, the first time it is seen, and cached.
-        Spelled numbers across chunks ("treinta y ocho") are joined on a slower path that
-        only runs when a tens or hundreds word is present.
+        "c👍") is normalised and tokenised once, the first time it is seen, and cached. Spelled
+        numbers across chunks ("treinta y ocho") are not joined here: a tens or hundreds word
+        makes the scan report a :data:`NUMBER` hit, and the caller then asks
+        :meth:`infos_with_numbers` instead.
         """
         if "\n" in lowered:
             lowered = lowered.replace("\n", " . ")  # a line break ends a sentence
-        chunks = lowered.split()
-        parts = list(map(self.chunks.get, chunks))
-        if None in parts:
-            parts = [p if p is not None else self._chunk(c) for p, c in zip(parts, chunks, strict=True)]
-        if not self._number_chunks.isdisjoint(chunks):
-            return self._with_numbers(lowered)
-        return list(chain.from_iterable(parts))
+        return list(chain.from_iterable(map(self._chunk_of, lowered.split())))
 
-    def _chunk(self, chunk: str) -> tuple[Info, ...]:
-        if len(self.chunks) >= CACHE_LIMIT:
-            self.chunks.clear()
-        toks = tokenize(normalize(chunk))
-        if any(t in _JOINABLE for t in toks):
-            self._number_chunks.add(chunk)
-        found = tuple(x for x in map(self.info, toks) if x[1] != FILLER)
-        self.chunks[chunk] = found
-        return found
-
-    def _with_numbers(self, lowered: str) -> list[Info]:
+    def infos_with_numbers(self, lowered: str) -> list[Info]:
+        """Like :meth:`infos`, with spelled multi-word numbers joined ("a hundred and three" → ``103``)."""
+        if "\n" in lowered:
+            lowered = lowered.replace("\n", " . ")
+        infos = list(chain.from_iterable(map(self._chunk_of, lowered.split())))
+        number = self._number_slot
+        if not any(number in x[SLOTS] for x in infos):
+            return infos
         toks = combine_number_words(tokenize(normalize(lowered)))
         return [x for x in map(self.info, toks) if x[1] != FILLER]
 
@@ -460,6 +467,10 @@ class Matcher:
         if kind == WORD and not slots and tok.isalpha():
             for word in self.variants.lookup(tok):
                 slots.update(self._fuzzy_lit.get(word, ()))
+        if tok in self._negation_words:
+            slots.add(self._neg_slot)
+        if tok in _JOINABLE:
+            slots.add(self._number_slot)
         lang = 1 if tok in self._spanish else (-1 if tok in self._english else 0)
         neg = 1 if tok in self._negation_words else 0
         sent = 1 if kind == SENTENCE else 0
@@ -554,6 +565,27 @@ class Matcher:
                     else:
                         hits.append((pid, start, pos))
         return hits
+
+
+class _ChunkCache(dict[str, tuple[Info, ...]]):
+    """White-space chunk → its token infos; a chunk seen for the first time is tokenised on the spot.
+
+    ``chunks.__getitem__`` can then be mapped over a message in C. Bounded: emptied when full.
+    """
+
+    __slots__ = ("_matcher",)
+
+    def __init__(self, matcher: Matcher) -> None:
+        super().__init__()
+        self._matcher = matcher
+
+    def __missing__(self, chunk: str) -> tuple[Info, ...]:
+        if len(self) >= CACHE_LIMIT:
+            self.clear()
+        info = self._matcher.info
+        found = tuple(x for x in map(info, tokenize(normalize(chunk))) if x[1] != FILLER)
+        self[chunk] = found
+        return found
 
 
 def _words(values: Iterable[str]) -> Iterable[str]:

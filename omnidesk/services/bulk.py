@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -105,6 +105,66 @@ def update_rows(
         found = _SQL[key] = (sql, [_processor(table.c[c], conn.dialect) for c in [*columns, *where]])
     sql, procs = found
     return conn.exec_driver_sql(sql, encode_rows(rows, procs, memo)).rowcount
+
+
+IN_CHUNK = 900  # values per IN (...) list: under every backend's bound-parameter limit
+_SELECTS: dict[tuple[int, str], tuple[Any, str, list[tuple[str, Processor | None]], dict[str, Any]]] = {}
+
+
+def select_in(
+    conn: Connection,
+    stmt: Any,
+    values: Iterable[Any],
+    params: dict[str, Any] | None = None,
+    *,
+    chunk: int = IN_CHUNK,
+) -> list[tuple[Any, ...]]:
+    """The rows of ``stmt`` for every value of ``values``, as plain tuples, chunk by chunk.
+
+    ``stmt`` is a ``select`` (build it once, at module level) whose WHERE clause compares a
+    column with ``bindparam("ids", expanding=True)``; ``params`` fill its other bind
+    parameters. Only use it for columns that need no result conversion (ids, strings,
+    numbers). On SQLite the SQL is compiled once and run through the driver, skipping
+    SQLAlchemy's per-value expansion; elsewhere SQLAlchemy runs it as usual.
+    """
+    values = list(values)
+    params = params or {}
+    out: list[tuple[Any, ...]] = []
+    if conn.dialect.name != "sqlite":
+        for start in range(0, len(values), chunk):
+            out.extend(tuple(r) for r in conn.execute(stmt, {**params, "ids": values[start : start + chunk]}))
+        return out
+    key = (id(stmt), conn.dialect.name)
+    found = _SELECTS.get(key)
+    if found is None or found[0] is not stmt:
+        compiled = stmt.compile(dialect=conn.dialect)
+        binds = compiled.binds
+        order = [
+            (name, None if name == "ids" else binds[name].type._cached_bind_processor(conn.dialect))
+            for name in compiled.positiontup or ()
+        ]
+        literals = {name: b.effective_value for name, b in binds.items() if name != "ids" and not b.required}
+        found = _SELECTS[key] = (stmt, compiled.string, order, literals)
+    _, sql, order, literals = found
+    fixed = {}
+    for name, proc in order:
+        if name != "ids":
+            value = params[name] if name in params else literals[name]
+            fixed[name] = proc(value) if proc is not None and value is not None else value
+    by_size: dict[int, str] = {}
+    for start in range(0, len(values), chunk):
+        part = values[start : start + chunk]
+        text_ = by_size.get(len(part))
+        if text_ is None:
+            text_ = by_size[len(part)] = sql.replace("__[POSTCOMPILE_ids]", ", ".join("?" * len(part)))
+        args: list[Any] = []
+        for name, _proc in order:
+            if name == "ids":
+                args.extend(part)
+            else:
+                args.append(fixed[name])
+        out.extend(conn.exec_driver_sql(text_, tuple(args)).fetchall())
+    return out
 
 
 _TIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"

@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 import phonenumbers
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
 from omnidesk.model import QUEUE_EMERGENCY, QUEUE_UNMATCHED, ContactKind
-from omnidesk.services.bulk import allocate_ids, insert_rows
+from omnidesk.services.bulk import allocate_ids, insert_rows, select_in
 from omnidesk.services.context import Context
 from omnidesk.store.schema import contacts, messages, patient_contacts, patients, threads
 
@@ -104,6 +104,14 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+_CONTACT_IDS = select(contacts.c.id, contacts.c.value).where(
+    contacts.c.kind == bindparam("kind"), contacts.c.value.in_(bindparam("ids", expanding=True))
+)
+_CONTACT_PATIENTS = select(patient_contacts.c.contact_id, patient_contacts.c.patient_id).where(
+    patient_contacts.c.contact_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def ensure_contacts(conn: Connection, keys: Iterable[tuple[str, str]], now: datetime) -> dict[tuple[str, str], int]:
     """Ids of the contacts ``(kind, value)``, inserting the missing ones (one query per kind + one insert)."""
     wanted = set(keys)
@@ -112,13 +120,8 @@ def ensure_contacts(conn: Connection, keys: Iterable[tuple[str, str]], now: date
     for kind, value in wanted:
         by_kind.setdefault(kind, []).append(value)
     for kind, values in by_kind.items():
-        for start in range(0, len(values), 5000):
-            chunk = values[start : start + 5000]
-            rows = conn.execute(
-                select(contacts.c.id, contacts.c.value).where(contacts.c.kind == kind, contacts.c.value.in_(chunk))
-            )
-            for cid, value in rows:
-                found[(kind, value)] = cid
+        for cid, value in select_in(conn, _CONTACT_IDS, values, {"kind": kind}):
+            found[(kind, value)] = cid
     missing = [k for k in wanted if k not in found]
     if missing:
         ids = allocate_ids(conn, contacts, len(missing))
@@ -131,17 +134,9 @@ def ensure_contacts(conn: Connection, keys: Iterable[tuple[str, str]], now: date
 
 def patients_by_contact(conn: Connection, contact_ids: Iterable[int]) -> dict[int, list[int]]:
     """For each contact id, the ids of the patients it is linked to (sorted)."""
-    ids = list(set(contact_ids))
     out: dict[int, list[int]] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        rows = conn.execute(
-            select(patient_contacts.c.contact_id, patient_contacts.c.patient_id).where(
-                patient_contacts.c.contact_id.in_(chunk)
-            )
-        )
-        for cid, pid in rows:
-            out.setdefault(cid, []).append(pid)
+    for cid, pid in select_in(conn, _CONTACT_PATIENTS, set(contact_ids)):
+        out.setdefault(cid, []).append(pid)
     for pids in out.values():
         pids.sort()
     return out

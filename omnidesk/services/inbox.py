@@ -18,6 +18,7 @@ from omnidesk.services.context import Context
 from omnidesk.services.errors import ConflictError, NotFound, store_errors
 from omnidesk.services.permissions import THREAD_ACK_EMERGENCY, THREAD_VIEW, require
 from omnidesk.store import queries as q
+from omnidesk.store import queue_stats
 from omnidesk.store.engine import reading, writing
 from omnidesk.store.search import SearchQuery, search_messages
 
@@ -36,7 +37,11 @@ def queue_counts(ctx: Context) -> list[QueueCount]:
     """Each queue with its open threads, those with unread messages, and unacknowledged emergencies."""
     require(ctx, THREAD_VIEW)
     with _errors(ctx), reading(ctx.engine) as conn:
-        return q.queue_counts(conn)
+        counts, backlog = q.queue_counts_and_backlog(conn)
+    if backlog >= queue_stats.FOLD_AT:  # PostgreSQL: fold the writers' per-transaction counter rows
+        with _errors(ctx), writing(ctx.engine) as conn:
+            queue_stats.fold(conn)
+    return counts
 
 
 def thread_page(
@@ -45,7 +50,7 @@ def thread_page(
     queue: str | None,
     status: ThreadStatus | str | None = ThreadStatus.OPEN,
     after: PageKey | None = None,
-    limit: int = 100,
+    limit: int = q.PAGE_SIZE,
 ) -> list[ThreadSummary]:
     """Up to ``limit`` threads in inbox order after ``after`` (a previous row's ``.key``; None: the top)."""
     require(ctx, THREAD_VIEW)
@@ -59,7 +64,7 @@ def thread_page_at(
     queue: str | None,
     status: ThreadStatus | str | None = ThreadStatus.OPEN,
     offset: int,
-    limit: int = 100,
+    limit: int = q.PAGE_SIZE,
 ) -> list[ThreadSummary]:
     """Up to ``limit`` threads from position ``offset`` in inbox order (for scrollbar jumps)."""
     require(ctx, THREAD_VIEW)

@@ -16,15 +16,15 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from omnidesk.model import AttachmentIn, Channel, InboundMessage, IngestReport, Intent, Triage
-from omnidesk.services.bulk import allocate_ids, deferred_fts, insert_rows, update_rows
+from omnidesk.model import AttachmentIn, Channel, InboundMessage, IngestReport, Intent, Triage, Urgency
+from omnidesk.services.bulk import allocate_ids, deferred_fts, insert_rows, select_in, update_rows
 from omnidesk.services.context import Context
 from omnidesk.services.identity import ensure_contacts, normalize_address, patients_by_contact
 from omnidesk.services.threading import ThreadState, apply_message, clean_message_id, merge_into, parse_id_list
@@ -59,12 +59,46 @@ MESSAGE_COLUMNS = [
 ATTACHMENT_COLUMNS = ["message_id", "filename", "content_type", "size", "sha256", "data"]
 
 
+THREAD_INSERT_COLUMNS = ["id", *THREAD_COLUMNS, "version", "created_at"]
+_ALL_THREAD_FIELDS = tuple(range(len(THREAD_COLUMNS) - 1))  # every column but updated_at
+_POSITIONS = range(len(THREAD_COLUMNS))
+_CONSENT_FIRST = '["consent.%'  # the JSON text of intents that start with a consent keyword
+
+
+_STORED_PROVIDER_IDS = select(messages.c.provider_id).where(
+    messages.c.channel == bindparam("channel"), messages.c.provider_id.in_(bindparam("ids", expanding=True))
+)
+_STORED_REFS = select(message_refs.c.ref, message_refs.c.thread_id).where(
+    message_refs.c.ref.in_(bindparam("ids", expanding=True))
+)
+_THREAD_VERSIONS = select(threads.c.id, threads.c.version).where(threads.c.id.in_(bindparam("ids", expanding=True)))
+_JOINABLE = (
+    or_(threads.c.status != "closed", cast(threads.c.intents, Text).like(_CONSENT_FIRST)),
+    threads.c.last_message_at >= bindparam("lo"),
+    threads.c.first_message_at <= bindparam("hi"),
+)
+_PATIENT_THREADS = select(threads.c.id, threads.c.version).where(
+    threads.c.patient_id.in_(bindparam("ids", expanding=True)), *_JOINABLE
+)
+_CONTACT_THREADS = select(threads.c.id, threads.c.version).where(
+    threads.c.contact_id.in_(bindparam("ids", expanding=True)), threads.c.patient_id.is_(None), *_JOINABLE
+)
+
+
+def _changed(values: tuple[Any, ...], saved: tuple[Any, ...]) -> tuple[int, ...]:
+    """Positions where ``values`` differs from ``saved`` (``values`` may be longer)."""
+    return tuple([i for i, a, b in zip(_POSITIONS, values, saved) if a != b])  # noqa: B905
+
+
 class BatchConflict(Exception):
     """A concurrent writer changed what this batch read; redo it."""
 
 
 _CHANNELS = {c.value: c.value for c in Channel}
 _CHANNEL_ENUM = {c.value: c for c in Channel}
+_URGENCY_TEXT = {u.value: u.value for u in Urgency}
+_OPT_OUT = Intent.CONSENT_OPT_OUT.value
+_OPT_IN = Intent.CONSENT_OPT_IN.value
 
 
 def clean_text(value: Any, limit: int | None = None) -> str:
@@ -150,20 +184,20 @@ def prepare(line: int, msg: InboundMessage) -> Item | str:
     message_id = msg.message_id
     in_reply_to = msg.in_reply_to
     refs = msg.references
-    return Item(
-        line=line,
-        channel=channel,
-        provider_id=provider_id,
-        sender=sender[:320],
-        recipient=recipient,
-        body=body,
-        subject=subject,
-        at=at,
-        message_id=clean_message_id(clean_text(message_id)) if message_id else None,
-        in_reply_to=clean_message_id(clean_text(in_reply_to)) if in_reply_to else None,
-        references=list(parse_id_list(refs))[-100:] if refs else [],
-        attachments=tuple(msg.attachments) if msg.attachments else (),
-        contact_key=_contact_key(sender),
+    return Item(  # positional: ~3x cheaper than keywords, and this runs once per message
+        line,
+        channel,
+        provider_id,
+        sender[:320],
+        recipient,
+        body,
+        subject,
+        at,
+        clean_message_id(clean_text(message_id)) if message_id else None,  # message_id
+        clean_message_id(clean_text(in_reply_to)) if in_reply_to else None,  # in_reply_to
+        list(parse_id_list(refs))[-100:] if refs else [],  # references
+        tuple(msg.attachments) if msg.attachments else (),  # attachments
+        _contact_key(sender),  # contact_key
     )
 
 
@@ -236,6 +270,7 @@ class _Batch:
     group_state: dict[str, ThreadState] = field(default_factory=dict)
     group_db_threads: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     known_refs: set[tuple[str, int]] = field(default_factory=set)
+    memo: dict[Any, dict[Any, Any]] = field(default_factory=dict)  # values converted for the store
 
     # -- preloads ---------------------------------------------------------------------------
 
@@ -254,15 +289,12 @@ class _Batch:
         for item in fresh:
             per_channel[item.channel].append(item.provider_id)
         for channel, ids in per_channel.items():
-            for chunk in _chunks(ids):
-                rows = self.conn.execute(
-                    select(messages.c.provider_id).where(
-                        messages.c.channel == channel, messages.c.provider_id.in_(chunk)
-                    )
-                )
-                existing.update((channel, pid) for (pid,) in rows)
-        self.items = [i for i in fresh if (i.channel, i.provider_id) not in existing]
-        self.result.duplicate += len(fresh) - len(self.items)
+            rows = select_in(self.conn, _STORED_PROVIDER_IDS, ids, {"channel": channel})
+            existing.update((channel, pid) for (pid,) in rows)
+        if existing:
+            fresh = [i for i in fresh if (i.channel, i.provider_id) not in existing]
+        self.items = fresh
+        self.result.duplicate += len(existing)
 
     def resolve_senders(self) -> None:
         known = self.cache.contacts
@@ -279,9 +311,7 @@ class _Batch:
                 item.patient_id = pids[0] if len(pids) == 1 else None
 
     def run_triage(self) -> None:
-        engine = self.ctx.triage
-        for item in self.items:
-            item.triage = engine.triage(item.body, item.subject, _CHANNEL_ENUM[item.channel], item.at)
+        _triage_items(self.ctx, self.items)
 
     def group_headers(self) -> None:
         """Union the batch's emails by Message-ID/In-Reply-To/References, then find stored threads."""
@@ -299,50 +329,33 @@ class _Batch:
             return
         for item in linked:
             item.group = uf.find(item.message_id or item.in_reply_to or item.references[0])
-        all_keys = list(uf.parent)
-        for chunk in _chunks(all_keys):  # every id any stored message carried, whichever header
-            rows = self.conn.execute(
-                select(message_refs.c.ref, message_refs.c.thread_id).where(message_refs.c.ref.in_(chunk))
-            )
-            for key, tid in rows:
-                self.group_db_threads[uf.find(key)].add(tid)
-                self.known_refs.add((key, tid))
+        # every id any stored message carried, whichever header
+        for key, tid in select_in(self.conn, _STORED_REFS, list(uf.parent)):
+            self.group_db_threads[uf.find(key)].add(tid)
+            self.known_refs.add((key, tid))
 
     def load_threads(self) -> None:
         wanted_ids = {tid for tids in self.group_db_threads.values() for tid in tids}
         pids = sorted({i.patient_id for i in self.items if i.patient_id is not None})
         cids = sorted({i.contact_id for i in self.items if i.patient_id is None and i.contact_id is not None})
-        cols = [threads]
         closed = "closed"
-        # only threads a message of this batch could join: open, and within the window of its time span
+        # only threads a message of this batch could join: open (or closed holding nothing but
+        # auto-handled consent messages), and within the window of its time span
         window = timedelta(days=self.ctx.thread_window_days)
-        recent = (
-            threads.c.status != closed,
-            threads.c.last_message_at >= min(i.at for i in self.items) - window,
-            threads.c.first_message_at <= max(i.at for i in self.items) + window,
-        )
-        key_cols = (threads.c.id, threads.c.version)
-        queries = []
-        for chunk in _chunks(sorted(wanted_ids)):
-            queries.append(select(*key_cols).where(threads.c.id.in_(chunk)))
-        for chunk in _chunks(pids):
-            queries.append(select(*key_cols).where(threads.c.patient_id.in_(chunk), *recent))
-        for chunk in _chunks(cids):
-            queries.append(
-                select(*key_cols).where(threads.c.contact_id.in_(chunk), threads.c.patient_id.is_(None), *recent)
-            )
+        span = {"lo": min(i.at for i in self.items) - window, "hi": max(i.at for i in self.items) + window}
         versions: dict[int, int] = {}
-        for query in queries:
-            versions.update((tid, ver) for tid, ver in self.conn.execute(query))
+        versions.update(select_in(self.conn, _THREAD_VERSIONS, sorted(wanted_ids)))
+        versions.update(select_in(self.conn, _PATIENT_THREADS, pids, span))
+        versions.update(select_in(self.conn, _CONTACT_THREADS, cids, span))
         cached = self.cache.threads
         stale = sorted(t for t, v in versions.items() if t not in cached or cached[t].version != v)
         for chunk in _chunks(stale):
-            for row in self.conn.execute(select(*cols).where(threads.c.id.in_(chunk))):
+            for row in self.conn.execute(select(threads).where(threads.c.id.in_(chunk))):
                 cached[row.id] = ThreadState.from_row(row)
         for tid in versions:
             state = cached[tid]
             self.states[tid] = state
-            if state.status != closed:
+            if state.status != closed or state.auto_only:
                 if state.patient_id is not None:
                     self.by_key[("p", state.patient_id)].append(state)
                 elif state.contact_id is not None:
@@ -368,11 +381,15 @@ class _Batch:
         key = ("p", item.patient_id) if item.patient_id is not None else ("c", item.contact_id)
         if state is None and key[1] is not None:
             best: ThreadState | None = None
-            for cand in self.by_key.get(key, ()):
+            for cand in self.by_key.get(key, ()):  # the latest open thread, else a closed consent-only one
                 cand = cand.resolve()
-                if cand.status == "closed" or not cand.within(item.at, window):
+                if (cand.status == "closed" and not cand.auto_only) or not cand.within(item.at, window):
                     continue
-                if best is None or cand.last_message_at > best.last_message_at:
+                if (
+                    best is None
+                    or (best.auto_only and not cand.auto_only)
+                    or (best.auto_only == cand.auto_only and cand.last_message_at > best.last_message_at)
+                ):
                     best = cand
             state = best
         if state is None:
@@ -398,24 +415,26 @@ class _Batch:
         window = timedelta(days=self.ctx.thread_window_days)
         for item in sorted(self.items, key=lambda i: i.at):
             item.state = self.assign(item, window)
-            if item.triage is not None and item.triage.classification.urgency.value == "emergency":
+            if item.triage is not None and item.triage.classification.urgency == "emergency":
                 self.result.emergencies += 1
 
     # -- writing ----------------------------------------------------------------------------
 
     def write(self) -> list[int]:
         """Insert new threads, merge, update touched threads, insert messages and attachments."""
-        conn, now = self.conn, self.now
+        conn, now, memo = self.conn, self.now, self.memo
         new_states = [s for s in self.new_states if s.merged_into is None]
-        if new_states:
+        if new_states:  # inserted once, with the values the whole batch folded into them
             ids = allocate_ids(conn, threads, len(new_states))
             rows = []
             for state, tid in zip(new_states, ids, strict=True):
                 state.id = tid
                 state.dirty = False
+                values = state.values(now)
+                state.saved = values[:-1]
                 self.cache.threads[tid] = state
-                rows.append((tid, *state.values(now), 1, now))
-            insert_rows(conn, threads, ["id", *THREAD_COLUMNS, "version", "created_at"], rows)
+                rows.append((tid, *values, 1, now))
+            insert_rows(conn, threads, THREAD_INSERT_COLUMNS, rows, memo=memo)
             self.result.threads_created = len(new_states)
 
         for gone in [s for s in self.states.values() if s.merged_into is not None]:
@@ -425,13 +444,26 @@ class _Batch:
 
         dirty = [s for s in self.states.values() if s.dirty and s.merged_into is None]
         if dirty:
-            rows = [(*s.values(now), s.version + 1, s.id, s.version) for s in dirty]
-            done = update_rows(conn, threads, [*THREAD_COLUMNS, "version"], ["id", "version"], rows)
-            if done != len(rows):
-                raise BatchConflict("a thread changed during ingest")
+            # one UPDATE per touched thread, setting only the columns that changed (fewer index
+            # entries and foreign-key checks), grouped into one executemany per column set
+            groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = defaultdict(list)
+            written: list[tuple[Any, ...]] = []
             for s in dirty:
+                values = s.values(now)
+                written.append(values)
+                saved = s.saved
+                changed = _ALL_THREAD_FIELDS if saved is None else _changed(values, saved)
+                groups[changed].append((*[values[i] for i in changed], now, s.version + 1, s.id, s.version))
+            done = 0
+            for changed, rows in groups.items():
+                columns = [THREAD_COLUMNS[i] for i in changed] + ["updated_at", "version"]
+                done += update_rows(conn, threads, columns, ["id", "version"], rows, memo=memo)
+            if done != len(dirty):
+                raise BatchConflict("a thread changed during ingest")
+            for s, values in zip(dirty, written, strict=True):
                 s.version += 1
                 s.dirty = False
+                s.saved = values[:-1]
             self.result.threads_updated = len(dirty)
 
         if not self.items:
@@ -439,10 +471,17 @@ class _Batch:
         ids = allocate_ids(conn, messages, len(self.items))
         rows = []
         att_rows = []
+        matched_json: dict[tuple[Any, ...], list[dict[str, str]]] = {}
         for item, mid in zip(self.items, ids, strict=True):
             assert item.state is not None and item.triage is not None
             c = item.triage.classification
-            matched = [{"rule": m.rule, "sets": m.sets, "text": m.text} for m in c.matched]
+            matched: list[dict[str, str]] | tuple[()] = ()
+            if c.matched:  # one list per distinct match set: the writer converts each once
+                matched = matched_json.get(c.matched)  # type: ignore[assignment]
+                if matched is None:
+                    matched = matched_json[c.matched] = [
+                        {"rule": m.rule, "sets": m.sets, "text": m.text} for m in c.matched
+                    ]
             rows.append(
                 (
                     mid,
@@ -459,8 +498,8 @@ class _Batch:
                     item.message_id,
                     item.in_reply_to,
                     item.references,
-                    list(c.intents),
-                    c.urgency.value,
+                    c.intents,
+                    _URGENCY_TEXT.get(c.urgency) or str(c.urgency),
                     matched,
                     now,
                 )
@@ -478,7 +517,7 @@ class _Batch:
                     )
                 )
         with deferred_fts(conn, messages, min_rows=len(rows)) as index:
-            insert_rows(conn, messages, MESSAGE_COLUMNS, rows)
+            insert_rows(conn, messages, MESSAGE_COLUMNS, rows, memo=memo)
             index(ids)
         self.result.new = len(rows)
         insert_rows(conn, attachments, ATTACHMENT_COLUMNS, att_rows)
@@ -537,9 +576,9 @@ def _consent(item: Item) -> str | None:
     if item.triage is None:
         return None
     intents = item.triage.classification.intents
-    if Intent.CONSENT_OPT_OUT.value in intents:
+    if _OPT_OUT in intents:
         return "consent.opt_out"
-    if Intent.CONSENT_OPT_IN.value in intents:
+    if _OPT_IN in intents:
         return "consent.opt_in"
     return None
 
@@ -562,24 +601,22 @@ def _move_thread_rows(conn: Connection, old: int | None, new: int | None) -> Non
                 conn.execute(update(table).where(col == old).values({col.name: new}))
 
 
-def ingest_batch(
-    ctx: Context,
-    numbered: list[tuple[int, InboundMessage]],
-    report: IngestReport,
-    *,
-    before_commit: Callable[[Connection], None] | None = None,
-    cache: IngestCache | None = None,
-) -> BatchResult:
-    """Store one batch in one transaction (retried from a fresh read on a concurrent change).
+@dataclass(slots=True)
+class Prepared:
+    """A batch validated and triaged, ready for its transaction (no store access needed)."""
 
-    Database failures surface as ``StoreError`` (no SQL parameters, hence no PHI, in the text).
+    items: list[Item]
+    rejected: list[tuple[int, str]]
+    triaged: bool = False
+
+
+def prepare_batch(ctx: Context, numbered: list[tuple[int, InboundMessage]], *, triage: bool = True) -> Prepared:
+    """Validate and clean a batch and (``triage=True``) run the rules on it: pure CPU work.
+
+    Safe to run in another thread while the previous batch is being stored (it reads no
+    store state); the rules see each message exactly as it will be stored.
     """
-    from omnidesk.services import audit
-    from omnidesk.services.errors import store_errors
-
-    cache = cache if cache is not None else IngestCache()
-
-    prepared: list[Item] = []
+    items: list[Item] = []
     rejected: list[tuple[int, str]] = []
     for line, msg in numbered:
         try:
@@ -589,7 +626,40 @@ def ingest_batch(
         if isinstance(got, str):
             rejected.append((line, got))
         else:
-            prepared.append(got)
+            items.append(got)
+    if triage:
+        _triage_items(ctx, items)
+    return Prepared(items, rejected, triaged=triage)
+
+
+def _triage_items(ctx: Context, items: list[Item]) -> None:
+    engine = ctx.triage
+    channels = _CHANNEL_ENUM
+    for item in items:
+        if item.triage is None:
+            item.triage = engine.triage(item.body, item.subject, channels[item.channel], item.at)
+
+
+def ingest_batch(
+    ctx: Context,
+    numbered: list[tuple[int, InboundMessage]] | Prepared,
+    report: IngestReport,
+    *,
+    before_commit: Callable[[Connection], None] | None = None,
+    cache: IngestCache | None = None,
+) -> BatchResult:
+    """Store one batch in one transaction (retried from a fresh read on a concurrent change).
+
+    ``numbered`` is the raw batch or the result of ``prepare_batch``. Unless it was triaged
+    up front, only the messages that are not duplicates are triaged.
+    Database failures surface as ``StoreError`` (no SQL parameters, hence no PHI, in the text).
+    """
+    from omnidesk.services import audit
+    from omnidesk.services.errors import store_errors
+
+    cache = cache if cache is not None else IngestCache()
+    ready = numbered if isinstance(numbered, Prepared) else prepare_batch(ctx, numbered, triage=False)
+    prepared, rejected = ready.items, ready.rejected
 
     for attempt in range(4):
         try:

@@ -52,7 +52,7 @@ def run_once(ctx: Context, channel: InboundChannel, cursor_name: str) -> IngestR
     """Poll ``channel`` once from the stored cursor, ingest what it returns and store the new cursor.
 
     The cursor is written inside the transaction of the last batch of messages (ingest's
-    ``before_commit``), so it is stored if and only if the messages it covers are.
+    ``before_commit``), so it is never stored unless every message it covers is.
     """
     cursor = load_cursor(ctx, cursor_name)
     messages, new_cursor = asyncio.run(channel.poll(cursor))

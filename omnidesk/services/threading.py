@@ -44,9 +44,10 @@ _SPACE = re.compile(r"\s")
 _MSGID = re.compile(r"<([^<>\s]+)>")
 
 _RANK = {"emergency": 0, "urgent": 1, "routine": 2}
-_EMERGENCY = "emergency"
-_OPEN = "open"
-_CLOSED = "closed"
+_EMERGENCY = Urgency.EMERGENCY.value
+_ROUTINE = Urgency.ROUTINE.value
+_OPEN = ThreadStatus.OPEN.value
+_CLOSED = ThreadStatus.CLOSED.value
 _CONSENT = "consent."
 
 
@@ -176,26 +177,32 @@ class ThreadState:
 
     @classmethod
     def new(cls, patient_id: int | None, contact_id: int | None, at: datetime) -> ThreadState:
+        # positional (field order above): this runs for every new thread of a bulk import
         return cls(
-            id=None,
-            patient_id=patient_id,
-            contact_id=contact_id,
-            status=ThreadStatus.OPEN.value,
-            queue="",
-            urgency=Urgency.ROUTINE.value,
-            pinned=False,
-            intents=[],
-            channels=[],
-            subject=None,
-            preview="",
-            message_count=0,
-            unread_count=0,
-            first_message_at=at,
-            last_message_at=at,
-            last_inbound_at=None,
-            due_at=None,
-            after_hours=False,
-            dirty=True,
+            None,  # id
+            patient_id,
+            contact_id,
+            _OPEN,  # status
+            "",  # queue
+            _ROUTINE,  # urgency
+            False,  # pinned
+            [],  # intents
+            [],  # channels
+            None,  # subject
+            "",  # preview
+            0,  # message_count
+            0,  # unread_count
+            at,  # first_message_at
+            at,  # last_message_at
+            None,  # last_inbound_at
+            None,  # due_at
+            False,  # after_hours
+            None,  # emergency_ack_by
+            None,  # emergency_ack_at
+            None,  # snoozed_until
+            None,  # closed_at
+            1,  # version
+            True,  # dirty
         )
 
     def resolve(self) -> ThreadState:
@@ -271,7 +278,7 @@ def is_consent_only(intents: Sequence[str]) -> bool:
 
 def route_new(triage: Triage, has_patient: bool) -> str:
     """The queue of a thread started by a message with this triage."""
-    if triage.classification.urgency is Urgency.EMERGENCY:
+    if triage.classification.urgency == _EMERGENCY:
         return QUEUE_EMERGENCY
     if not has_patient:
         return QUEUE_UNMATCHED
@@ -403,7 +410,7 @@ def merge_into(target: ThreadState, other: ThreadState) -> None:
     target.subject = target.subject or other.subject
     if other.due_at and (target.due_at is None or other.due_at < target.due_at):
         target.due_at = other.due_at
-    if other.status != ThreadStatus.CLOSED.value and target.status == ThreadStatus.CLOSED.value:
+    if other.status != _CLOSED and target.status == _CLOSED:
         target.status = other.status
         target.closed_at = None
     target.auto_only = target.auto_only and other.auto_only

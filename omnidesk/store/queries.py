@@ -6,6 +6,12 @@ queue, …) or ``ix_threads_all`` (status, …) starting at a keyset position, w
 sort; the joins (patient name, contact, staff names) are primary-key lookups for the
 rows of the page only. ``status=None`` (every status) pages by merging one such scan
 per status. Every function takes an open connection; the caller owns the transaction.
+
+The page path is lean (see ``store/prepared.py``): each statement shape is compiled once
+per dialect and run through the driver, rows become :class:`ThreadSummary` in one tight
+loop, and the candidates (patients sharing an unmatched thread's phone) are loaded in one
+query for the page's unmatched threads only. Counts (:func:`queue_counts`,
+:func:`thread_total`) read the trigger-kept ``queue_stats`` (``store/queue_stats.py``).
 """
 
 from __future__ import annotations
@@ -13,8 +19,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Select, false, func, literal, select, true, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    false,
+    select,
+    true,
+    tuple_,
+    update,
+)
 
 from omnidesk.model import (
     QUEUE_BILLING,
@@ -38,6 +57,8 @@ from omnidesk.model import (
     ThreadSummary,
     Urgency,
 )
+from omnidesk.store import queue_stats
+from omnidesk.store.prepared import Prepared, json_tuple, slots_builder, time_param, time_reader
 from omnidesk.store.schema import (
     UTCDateTime,
     appointments,
@@ -58,6 +79,7 @@ QUEUE_LABELS = {
     QUEUE_UNMATCHED: "Unmatched",
 }
 UPCOMING_LIMIT = 5
+PAGE_SIZE = 50  # about a screenful; callers pass ``limit`` for more
 
 _t = threads
 _p = patients
@@ -65,6 +87,8 @@ _c = contacts
 _assignee = staff.alias("assignee")
 _acker = staff.alias("acker")
 
+# The JSON lists come back as text on both databases (psycopg would decode ``json`` itself,
+# per value): decoded through a cache, since a page repeats a few distinct strings.
 _SUMMARY_COLUMNS = (
     _t.c.id,
     _t.c.patient_id,
@@ -77,8 +101,8 @@ _SUMMARY_COLUMNS = (
     _t.c.priority,
     _t.c.urgency,
     _t.c.pinned,
-    _t.c.intents,
-    _t.c.channels,
+    cast(_t.c.intents, Text).label("intents"),
+    cast(_t.c.channels, Text).label("channels"),
     _t.c.message_count,
     _t.c.unread_count,
     _t.c.last_message_at,
@@ -98,6 +122,8 @@ _SUMMARY_FROM = (
     .outerjoin(_acker, _acker.c.id == _t.c.emergency_ack_by)
 )
 _ORDER = (_t.c.pinned.desc(), _t.c.last_message_at.desc(), _t.c.id.desc())
+# Positions in a summary row (the rows are plain tuples).
+_ID, _PATIENT, _CONTACT, _PINNED, _LAST = 0, 1, 2, 10, 15
 
 
 # ---------------------------------------------------------------------------- conversion
@@ -112,12 +138,47 @@ _STATUS = {s.value: s for s in ThreadStatus}
 _URGENCY = {u.value: u for u in Urgency}
 
 
-def summary_from_row(row, candidates: tuple[PatientBrief, ...] = ()) -> ThreadSummary:
-    """A :class:`ThreadSummary` from a row selected with the summary columns (in their order)."""
+_new_summary = slots_builder(
+    ThreadSummary,
     (
+        "id",
+        "patient_id",
+        "patient_name",
+        "contact",
+        "status",
+        "queue",
+        "priority",
+        "urgency",
+        "intents",
+        "channels",
+        "message_count",
+        "unread_count",
+        "last_message_at",
+        "preview",
+        "subject",
+        "assignee",
+        "due_at",
+        "after_hours",
+        "emergency_ack_by",
+        "emergency_ack_at",
+        "candidates",
+        "stored_pinned",
+        "version",
+    ),
+)
+
+
+def _summaries_from_rows(
+    conn: Connection, rows: Sequence[Any], cands: dict[int, tuple[PatientBrief, ...]]
+) -> list[ThreadSummary]:
+    """Summaries from driver rows selected with the summary columns (in their order)."""
+    when = time_reader(conn.dialect)
+    status_of, urgency_of = _STATUS.get, _URGENCY.get
+    out = []
+    for (
         id_,
         patient_id,
-        _contact_id,
+        contact_id,
         first_name,
         last_name,
         contact_value,
@@ -139,32 +200,37 @@ def summary_from_row(row, candidates: tuple[PatientBrief, ...] = ()) -> ThreadSu
         ack_name,
         emergency_ack_at,
         version,
-    ) = row
-    return ThreadSummary(
-        id=id_,
-        patient_id=patient_id,
-        patient_name=person_name(first_name, last_name) if first_name or last_name else None,
-        contact=contact_value,
-        status=_STATUS.get(status) or ThreadStatus(status),
-        queue=queue,
-        priority=priority,
-        urgency=_URGENCY.get(urgency) or Urgency(urgency),
-        intents=tuple(intents or ()),
-        channels=tuple(channels or ()),
-        message_count=message_count,
-        unread_count=unread_count,
-        last_message_at=last_message_at,
-        preview=preview or "",
-        subject=subject,
-        assignee=assignee_name,
-        due_at=due_at,
-        after_hours=bool(after_hours),
-        emergency_ack_by=ack_name,
-        emergency_ack_at=emergency_ack_at,
-        candidates=candidates,
-        stored_pinned=bool(pinned),
-        version=version,
-    )
+    ) in rows:
+        out.append(
+            _new_summary(
+                (
+                    id_,
+                    patient_id,
+                    person_name(first_name, last_name) if first_name or last_name else None,
+                    contact_value,
+                    status_of(status) or ThreadStatus(status),
+                    queue,
+                    priority,
+                    urgency_of(urgency) or Urgency(urgency),
+                    json_tuple(intents),
+                    json_tuple(channels),
+                    message_count,
+                    unread_count,
+                    when(last_message_at),
+                    preview or "",
+                    subject,
+                    assignee_name,
+                    when(due_at) if due_at is not None else None,
+                    bool(after_hours),
+                    ack_name,
+                    when(emergency_ack_at) if emergency_ack_at is not None else None,
+                    cands.get(contact_id, ()) if patient_id is None and contact_id is not None else (),
+                    bool(pinned),
+                    version,
+                )
+            )
+        )
+    return out
 
 
 def _rule_matches(raw: Iterable[dict] | None) -> tuple[RuleMatch, ...]:
@@ -196,41 +262,70 @@ def brief_from_row(row) -> PatientBrief:
 # ---------------------------------------------------------------------------- inbox pages
 
 
-def _filters(status: ThreadStatus | str | None, queue: str | None) -> list:
-    where = []
-    if status is not None:
-        where.append(_t.c.status == str(status))
-    if queue is not None:
-        where.append(_t.c.queue == queue)
-    return where
-
-
-def _after(key: PageKey, *, inclusive: bool = False) -> list:
-    """Rows after ``key`` among those with the same ``pinned`` (all columns descend).
-
-    ``pinned = :p AND (last_message_at, id) < (:l, :i)``: equality on the boolean and a
-    row-value range on the rest, which both databases serve as one index range — and
-    PostgreSQL estimates well (a row comparison led by the boolean looks empty to it).
-    Rows after a pinned key continue with the unpinned ones; see :func:`_page_rows`.
-    """
-    pos = tuple_(_t.c.last_message_at, _t.c.id)
-    bound = tuple_(literal(key.last_message_at, UTCDateTime()), literal(key.thread_id))
-    return [_t.c.pinned == (true() if key.pinned else false()), pos <= bound if inclusive else pos < bound]
-
-
 def page_select(
     *,
     status: ThreadStatus | str | None,
     queue: str | None,
     after: PageKey | None = None,
-    limit: int = 100,
+    limit: int = PAGE_SIZE,
     inclusive: bool = False,
 ) -> Select:
-    """The SELECT for one keyset page of one status (exposed for EXPLAIN in tests and benchmarks)."""
-    where = _filters(status, queue)
+    """The SELECT :func:`thread_page` runs for one keyset page, with its values bound (for
+    EXPLAIN in tests and benchmarks).
+
+    After a key: ``pinned = :p AND (last_message_at, id) < (:l, :i)`` — equality on the
+    boolean and a row-value range on the rest, which both databases serve as one index
+    range, and PostgreSQL estimates well (a row comparison led by the boolean looks empty
+    to it). Rows after a pinned key continue with the unpinned ones (:func:`_page_rows`).
+    """
+    shape = _page_stmt(
+        status=status is not None,
+        queue=queue is not None,
+        pinned=None if after is None else after.pinned,
+        after=None if after is None else ("le" if inclusive else "lt"),
+        offset=False,
+    )
+    values: dict[str, Any] = {"lim": limit}
+    if status is not None:
+        values["status"] = str(status)
+    if queue is not None:
+        values["queue"] = queue
     if after is not None:
-        where += _after(after, inclusive=inclusive)
-    return select(*_SUMMARY_COLUMNS).select_from(_SUMMARY_FROM).where(*where).order_by(*_ORDER).limit(limit)
+        values["k_last"] = after.last_message_at
+        values["k_id"] = after.thread_id
+    return shape.statement.params(values)  # type: ignore[return-value]
+
+
+# Page shapes: (status given, queue given, pinned: None | True | False, after: None | "lt" | "le", offset given)
+_PAGE_STMTS: dict[tuple[bool, bool, bool | None, str | None, bool], Prepared] = {}
+
+
+def _page_stmt(*, status: bool, queue: bool, pinned: bool | None, after: str | None, offset: bool) -> Prepared:
+    key = (status, queue, pinned, after, offset)
+    found = _PAGE_STMTS.get(key)
+    if found is None:
+
+        def build() -> Select:
+            where = []
+            if status:
+                where.append(_t.c.status == bindparam("status"))
+            if queue:
+                where.append(_t.c.queue == bindparam("queue"))
+            if pinned is not None:
+                where.append(_t.c.pinned == (true() if pinned else false()))
+            if after is not None:
+                pos = tuple_(_t.c.last_message_at, _t.c.id)
+                bound = tuple_(bindparam("k_last", type_=UTCDateTime()), bindparam("k_id", type_=Integer))
+                where.append(pos < bound if after == "lt" else pos <= bound)
+            stmt = select(*_SUMMARY_COLUMNS).select_from(_SUMMARY_FROM).where(*where).order_by(*_ORDER)
+            stmt = stmt.limit(bindparam("lim", type_=Integer))
+            return stmt.offset(bindparam("off", type_=Integer)) if offset else stmt
+
+        found = _PAGE_STMTS[key] = Prepared(build)
+    return found
+
+
+_BY_ID = Prepared(lambda: select(*_SUMMARY_COLUMNS).select_from(_SUMMARY_FROM).where(_t.c.id == bindparam("thread_id")))
 
 
 def _page_rows(
@@ -241,11 +336,23 @@ def _page_rows(
     limit: int,
     inclusive: bool = False,
 ) -> list:
-    rows = list(conn.execute(page_select(status=status, queue=queue, after=after, limit=limit, inclusive=inclusive)))
-    if after is not None and after.pinned and len(rows) < limit:  # past the last pinned row
-        unpinned = [*_filters(status, queue), _t.c.pinned == false()]
-        stmt = select(*_SUMMARY_COLUMNS).select_from(_SUMMARY_FROM).where(*unpinned).order_by(*_ORDER)
-        rows += conn.execute(stmt.limit(limit - len(rows))).all()
+    params: dict[str, Any] = {"status": str(status), "lim": limit}
+    if queue is not None:
+        params["queue"] = queue
+    if after is None:
+        return _page_stmt(status=True, queue=queue is not None, pinned=None, after=None, offset=False).rows(
+            conn, params
+        )
+    params["k_last"] = time_param(conn.dialect, after.last_message_at)
+    params["k_id"] = after.thread_id
+    stmt = _page_stmt(
+        status=True, queue=queue is not None, pinned=after.pinned, after="le" if inclusive else "lt", offset=False
+    )
+    rows = stmt.rows(conn, params)
+    if after.pinned and len(rows) < limit:  # past the last pinned row
+        params = {"status": str(status), "lim": limit - len(rows), **({"queue": queue} if queue is not None else {})}
+        rest = _page_stmt(status=True, queue=queue is not None, pinned=False, after=None, offset=False)
+        rows += rest.rows(conn, params)
     return rows
 
 
@@ -255,7 +362,7 @@ def thread_page(
     status: ThreadStatus | str | None = ThreadStatus.OPEN,
     queue: str | None = None,
     after: PageKey | None = None,
-    limit: int = 100,
+    limit: int = PAGE_SIZE,
     with_candidates: bool = True,
     inclusive: bool = False,
 ) -> list[ThreadSummary]:
@@ -266,24 +373,50 @@ def thread_page(
         rows = []
         for st in ThreadStatus:  # one index range scan per status, merged
             rows.extend(_page_rows(conn, st, queue, after, limit, inclusive))
-        rows.sort(key=lambda r: (bool(r.pinned), r.last_message_at, r.id), reverse=True)
+        rows.sort(key=lambda r: (bool(r[_PINNED]), r[_LAST], r[_ID]), reverse=True)
         rows = rows[:limit]
     else:
         rows = _page_rows(conn, status, queue, after, limit, inclusive)
     return _summaries(conn, rows, with_candidates)
 
 
+_KEY_AT: dict[tuple[bool, bool], Prepared] = {}
+
+
+def _key_at_stmt(status: bool, queue: bool) -> Prepared:
+    found = _KEY_AT.get((status, queue))
+    if found is None:
+
+        def build() -> Select:
+            where = []
+            if status:
+                where.append(_t.c.status == bindparam("status"))
+            if queue:
+                where.append(_t.c.queue == bindparam("queue"))
+            return (
+                select(_t.c.pinned, _t.c.last_message_at, _t.c.id)
+                .where(*where)
+                .order_by(*_ORDER)
+                .limit(1)
+                .offset(bindparam("off", type_=Integer))
+            )
+
+        found = _KEY_AT[(status, queue)] = Prepared(build)
+    return found
+
+
 def key_at(conn: Connection, *, status: ThreadStatus | str | None, queue: str | None, offset: int) -> PageKey | None:
     """The keyset position of row ``offset`` of a listing, counted on the covering index only."""
-    stmt = (
-        select(_t.c.pinned, _t.c.last_message_at, _t.c.id)
-        .where(*_filters(status, queue))
-        .order_by(*_ORDER)
-        .limit(1)
-        .offset(max(0, offset))
-    )
-    row = conn.execute(stmt).first()
-    return None if row is None else PageKey(bool(row.pinned), row.last_message_at, row.id)
+    params: dict[str, Any] = {"off": max(0, offset)}
+    if status is not None:
+        params["status"] = str(status)
+    if queue is not None:
+        params["queue"] = queue
+    rows = _key_at_stmt(status is not None, queue is not None).rows(conn, params)
+    if not rows:
+        return None
+    pinned, last, tid = rows[0]
+    return PageKey(bool(pinned), time_reader(conn.dialect)(last), tid)  # type: ignore[arg-type]
 
 
 def thread_page_at(
@@ -292,7 +425,7 @@ def thread_page_at(
     status: ThreadStatus | str | None = ThreadStatus.OPEN,
     queue: str | None = None,
     offset: int = 0,
-    limit: int = 100,
+    limit: int = PAGE_SIZE,
     with_candidates: bool = True,
 ) -> list[ThreadSummary]:
     """Up to ``limit`` threads starting at position ``offset`` of the inbox order (scrollbar jumps).
@@ -303,8 +436,11 @@ def thread_page_at(
     if limit <= 0:
         return []
     if status is None:
-        stmt = page_select(status=None, queue=queue, limit=limit).offset(max(0, offset))
-        return _summaries(conn, conn.execute(stmt).all(), with_candidates)
+        params: dict[str, Any] = {"lim": limit, "off": max(0, offset)}
+        if queue is not None:
+            params["queue"] = queue
+        stmt = _page_stmt(status=False, queue=queue is not None, pinned=None, after=None, offset=True)
+        return _summaries(conn, stmt.rows(conn, params), with_candidates)
     key = key_at(conn, status=status, queue=queue, offset=offset)
     if key is None:
         return []
@@ -316,38 +452,37 @@ def thread_page_at(
 def thread_total(
     conn: Connection, *, status: ThreadStatus | str | None = ThreadStatus.OPEN, queue: str | None = None
 ) -> int:
-    """How many threads a listing has (an index-only count)."""
-    stmt = select(func.count()).select_from(_t).where(*_filters(status, queue))
-    return int(conn.execute(stmt).scalar_one())
+    """How many threads a listing has (from the counters table: a few rows, whatever the size)."""
+    return queue_stats.total(conn, status=None if status is None else str(status), queue=queue)
 
 
 def thread_summary(conn: Connection, thread_id: int) -> ThreadSummary | None:
-    row = conn.execute(select(*_SUMMARY_COLUMNS).select_from(_SUMMARY_FROM).where(_t.c.id == thread_id)).first()
-    if row is None:
+    rows = _BY_ID.rows(conn, {"thread_id": thread_id})
+    if not rows:
         return None
-    return _summaries(conn, [row], True)[0]
+    return _summaries(conn, rows, True)[0]
 
 
-def _summaries(conn: Connection, rows: Sequence, with_candidates: bool) -> list[ThreadSummary]:
+def _summaries(conn: Connection, rows: Sequence[Any], with_candidates: bool) -> list[ThreadSummary]:
     cands: dict[int, tuple[PatientBrief, ...]] = {}
     if with_candidates:
-        ambiguous = {r.contact_id for r in rows if r.patient_id is None and r.contact_id is not None}
+        ambiguous = {r[_CONTACT] for r in rows if r[_PATIENT] is None and r[_CONTACT] is not None}
         if ambiguous:
             cands = candidates_for_contacts(conn, ambiguous)
-    return [
-        summary_from_row(r, cands.get(r.contact_id, ()) if r.patient_id is None else ())  # type: ignore[arg-type]
-        for r in rows
-    ]
+    return _summaries_from_rows(conn, rows, cands)
+
+
+_CANDIDATES = (
+    select(patient_contacts.c.contact_id, _p.c.id, _p.c.mrn, _p.c.first_name, _p.c.last_name, _p.c.dob)
+    .join(_p, _p.c.id == patient_contacts.c.patient_id)
+    .where(patient_contacts.c.contact_id.in_(bindparam("contact_ids", expanding=True)))
+    .order_by(patient_contacts.c.contact_id, _p.c.last_name, _p.c.first_name, _p.c.id)
+)
 
 
 def candidates_for_contacts(conn: Connection, contact_ids: Iterable[int]) -> dict[int, tuple[PatientBrief, ...]]:
     """For each contact, the patients linked to it (a household's shared phone), by name."""
-    rows = conn.execute(
-        select(patient_contacts.c.contact_id, _p.c.id, _p.c.mrn, _p.c.first_name, _p.c.last_name, _p.c.dob)
-        .join(_p, _p.c.id == patient_contacts.c.patient_id)
-        .where(patient_contacts.c.contact_id.in_(sorted(set(contact_ids))))
-        .order_by(patient_contacts.c.contact_id, _p.c.last_name, _p.c.first_name, _p.c.id)
-    ).all()
+    rows = conn.execute(_CANDIDATES, {"contact_ids": sorted(set(contact_ids))}).all()
     out: dict[int, list[PatientBrief]] = defaultdict(list)
     for r in rows:
         out[r.contact_id].append(brief_from_row(r))
@@ -358,28 +493,23 @@ def queue_counts(conn: Connection, *, extra_queues: Iterable[str] = ()) -> list[
     """Per queue: open threads, open threads with unread messages, unacknowledged emergencies.
 
     Every default queue is listed (zero counts included), then any other queue in use.
-    Two index-only aggregates: ``ix_threads_inbox`` (status, queue, pinned) and the
-    partial ``ix_threads_unread``.
+    Read from the trigger-kept counters (``store/queue_stats.py``).
     """
-    open_ = _t.c.status == ThreadStatus.OPEN.value
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for row in conn.execute(
-        select(_t.c.queue, _t.c.pinned, func.count().label("n")).where(open_).group_by(_t.c.queue, _t.c.pinned)
-    ):
-        totals[row.queue][0] += row.n
-        if row.pinned:
-            totals[row.queue][2] += row.n
-    for row in conn.execute(
-        select(_t.c.queue, func.count().label("n")).where(open_, _t.c.unread_count > 0).group_by(_t.c.queue)
-    ):
-        totals[row.queue][1] = row.n
+    return queue_counts_and_backlog(conn, extra_queues=extra_queues)[0]
+
+
+def queue_counts_and_backlog(conn: Connection, *, extra_queues: Iterable[str] = ()) -> tuple[list[QueueCount], int]:
+    """:func:`queue_counts` and how many unfolded counter rows it summed (PostgreSQL; see
+    :func:`omnidesk.store.queue_stats.fold`)."""
+    totals, backlog = queue_stats.by_queue(conn, ThreadStatus.OPEN.value)
     names = list(QUEUE_LABELS)
     names += [q for q in extra_queues if q not in names]
     names += sorted(q for q in totals if q not in names)
-    return [
+    counts = [
         QueueCount(name, QUEUE_LABELS.get(name) or name.replace("_", " ").capitalize(), *totals.get(name, (0, 0, 0)))
         for name in names
     ]
+    return counts, backlog
 
 
 # ---------------------------------------------------------------------------- one thread

@@ -164,15 +164,8 @@ Index(
     threads.c.last_message_at.desc(),
     threads.c.id.desc(),
 )
-# Queue counts: how many open threads per queue have unread messages, without reading rows.
-Index(
-    "ix_threads_unread",
-    threads.c.status,
-    threads.c.queue,
-    threads.c.unread_count,  # makes the index covering for SQLite, which re-checks the predicate
-    sqlite_where=threads.c.unread_count > 0,
-    postgresql_where=threads.c.unread_count > 0,
-)
+# Queue counts (threads, unread, pinned per status and queue) are not counted from an index:
+# the ``queue_stats`` table is kept current by triggers (migration 0001, store/queue_stats.py).
 Index("ix_threads_patient", threads.c.patient_id, threads.c.last_message_at)
 Index("ix_threads_contact", threads.c.contact_id, threads.c.last_message_at)
 

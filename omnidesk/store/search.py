@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, text
 
 from omnidesk.model import Channel, SearchHit
+from omnidesk.store.queue_stats import TABLE as QUEUE_STATS_TABLE
 from omnidesk.store.schema import UTCDateTime
 
 FTS_TABLE = "messages_fts"
@@ -56,8 +57,9 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def include_object(obj, name: str | None, type_: str, reflected: bool, compare_to) -> bool:
-    """Alembic filter: the search objects live outside ``metadata`` on purpose; ignore them."""
-    if type_ == "table" and name is not None and name.startswith(FTS_TABLE):
+    """Alembic filter: the search objects and the queue counters live outside ``metadata``
+    on purpose (derived data kept by triggers); ignore them."""
+    if type_ == "table" and name is not None and (name.startswith(FTS_TABLE) or name == QUEUE_STATS_TABLE):
         return False
     if type_ == "column" and name == PG_TSV_COLUMN:
         return False

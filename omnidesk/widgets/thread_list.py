@@ -199,6 +199,7 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
         self._wanted: set[int] = set()
         self._loading = False
         self._counting = False
+        self._failed = False
         self.fetch_log: list[tuple[str, int]] = []  # ("after"|"at", page) per fetch, for tests and benchmarks
 
     # ----------------------------------------------------------------- data
@@ -324,7 +325,7 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
             return
         keep_id = msg.keep_id
         old_cursor = self.cursor
-        self._loading = False
+        self._loading = self._failed = False
         self._counting = not msg.exact
         self._total = msg.total
         self._pinned = list(msg.pinned)
@@ -342,6 +343,12 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor = min(new_cursor, max(self.row_count - 1, 0))
         self.refresh()
         self.post_message(self.Loaded(self, self._total, len(self._pinned)))
+
+    def on_thread_list_load_failed(self, msg: LoadFailed) -> None:
+        # Not stopped: the app shows the error. The list stops saying "Loading…".
+        self._loading = self._counting = False
+        self._failed = True
+        self.refresh()
 
     def _on_thread_list__total(self, msg: _Total) -> None:
         msg.stop()
@@ -491,6 +498,8 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
         if self.row_count == 0:
             if y == 0:
                 text = "Loading…" if self._loading else self.empty_text
+                if self._failed:
+                    text = "Could not load the threads (refresh to try again)."
                 style = base + self.get_component_rich_style("thread-list--placeholder")
                 return Strip([Segment(set_cell_size(f" {text}", width), style)], width)
             return Strip.blank(width, base)

@@ -142,19 +142,24 @@ def seed(directory: Path, triage: TriageEngine | None) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _seeded_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One seeded file per kind of rules, built once per run (tests get copies)."""
-    return {}
+def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Callable[[TriageEngine | None], Path]:
+    """``seeded_file(triage)``: the practice seeded with those rules, built once per run."""
+    built: dict[str, Path] = {}
+
+    def get(triage: TriageEngine | None) -> Path:
+        kind = type(triage).__name__ if triage is not None else "shipped-rules"
+        if kind not in built:
+            built[kind] = seed(tmp_path_factory.mktemp(f"seed-{kind}"), triage)
+        return built[kind]
+
+    return get
 
 
 @pytest.fixture
-def seeded_url(tmp_path: Path, triage: TriageEngine | None, _seeded_files: dict[str, Path]) -> str:
+def seeded_url(tmp_path: Path, triage: TriageEngine | None, seeded_file: Callable[..., Path]) -> str:
     """A migrated SQLite store with six patients, two appointments and eight messages (a fresh copy)."""
-    kind = type(triage).__name__ if triage is not None else "shipped-rules"
-    if kind not in _seeded_files:
-        _seeded_files[kind] = seed(tmp_path.parent / f"seed-{kind}", triage)
     target = tmp_path / "tui.db"
-    shutil.copyfile(_seeded_files[kind], target)
+    shutil.copyfile(seeded_file(triage), target)
     return sqlite_url(target)
 
 

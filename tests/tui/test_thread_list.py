@@ -169,6 +169,7 @@ async def test_a_failing_source_is_reported_not_fatal() -> None:
         await settle(pilot)
         assert len(app.failures) == 1
         assert app.is_running
+        assert "Could not load" in line_text(app.query_one(ThreadList), 0)
 
 
 async def test_a_short_list_is_not_counted() -> None:

@@ -16,6 +16,19 @@ Full-text search is not in schema.py's metadata (it differs per database):
 - PostgreSQL: a generated ``tsvector`` column ``messages.search_tsv`` (config ``simple``,
   so English and Spanish both work; the first 100,000 characters, which keeps a huge
   email under tsvector's 1 MB limit) with a GIN index ``ix_messages_search``.
+
+Queue counters are not in schema.py's metadata either (they are derived, kept by triggers):
+``queue_stats`` holds per (status, queue) the number of threads, of threads with unread
+messages and of pinned threads, so the queue sidebar and list totals read a few rows
+instead of counting 100k index entries (see omnidesk/store/queue_stats.py).
+- SQLite (one writer at a time): one row per (status, queue) at ``txid = 0``, updated by
+  row triggers on insert, delete and a relevant update (status, queue, pinned, or
+  unread_count crossing zero; the ``WHEN`` clause skips every other update).
+- PostgreSQL (concurrent writers): each transaction adds to rows of its own
+  (``txid = txid_current()``), so writers never wait on or deadlock over a shared counter;
+  readers sum the rows, and a reader folds committed rows into ``txid = 0`` now and then.
+  Inserts and deletes are counted once per statement (transition tables: bulk ingest pays
+  one grouped upsert per statement), updates per row behind the same ``WHEN`` filter.
 """
 
 from collections.abc import Sequence
@@ -51,6 +64,134 @@ SQLITE_FTS = [
         INSERT INTO messages_fts(rowid, subject, body) VALUES (new.id, new.subject, new.body);
     END""",
 ]
+
+_ADD = (
+    "n_threads = queue_stats.n_threads + excluded.n_threads, "
+    "n_unread = queue_stats.n_unread + excluded.n_unread, "
+    "n_pinned = queue_stats.n_pinned + excluded.n_pinned"
+)
+
+
+def _sqlite_add(row: str, sign: str) -> str:
+    return f"""INSERT INTO queue_stats (txid, status, queue, n_threads, n_unread, n_pinned)
+        VALUES (0, {row}.status, {row}.queue, {sign}1, {sign}({row}.unread_count > 0), {sign}({row}.pinned <> 0))
+        ON CONFLICT (txid, status, queue) DO UPDATE SET {_ADD};"""
+
+
+_RELEVANT_SQLITE = """old.status IS NOT new.status OR old.queue IS NOT new.queue OR old.pinned IS NOT new.pinned
+        OR (old.unread_count > 0) IS NOT (new.unread_count > 0)"""
+_RELEVANT_PG = """OLD.status IS DISTINCT FROM NEW.status OR OLD.queue IS DISTINCT FROM NEW.queue
+        OR OLD.pinned IS DISTINCT FROM NEW.pinned OR (OLD.unread_count > 0) IS DISTINCT FROM (NEW.unread_count > 0)"""
+
+SQLITE_QUEUE_STATS = [
+    f"""CREATE TRIGGER queue_stats_ai AFTER INSERT ON threads BEGIN
+        {_sqlite_add("new", "")}
+    END""",
+    f"""CREATE TRIGGER queue_stats_ad AFTER DELETE ON threads BEGIN
+        {_sqlite_add("old", "-")}
+    END""",
+    f"""CREATE TRIGGER queue_stats_au AFTER UPDATE OF status, queue, pinned, unread_count ON threads
+    WHEN {_RELEVANT_SQLITE}
+    BEGIN
+        {_sqlite_add("old", "-")}
+        {_sqlite_add("new", "")}
+    END""",
+]
+
+# ``SET search_path FROM CURRENT``: the functions find ``queue_stats`` in the schema they were
+# created in, whatever the search_path of the session that writes ``threads``.
+PG_QUEUE_STATS = [
+    f"""CREATE FUNCTION queue_stats_inserted() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+    BEGIN
+        INSERT INTO queue_stats (txid, status, queue, n_threads, n_unread, n_pinned)
+        SELECT txid_current(), status, queue, count(*),
+               count(*) FILTER (WHERE unread_count > 0), count(*) FILTER (WHERE pinned)
+        FROM new_rows GROUP BY status, queue
+        ON CONFLICT (txid, status, queue) DO UPDATE SET {_ADD};
+        RETURN NULL;
+    END $$""",
+    f"""CREATE FUNCTION queue_stats_deleted() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+    BEGIN
+        INSERT INTO queue_stats (txid, status, queue, n_threads, n_unread, n_pinned)
+        SELECT txid_current(), status, queue, -count(*),
+               -count(*) FILTER (WHERE unread_count > 0), -count(*) FILTER (WHERE pinned)
+        FROM old_rows GROUP BY status, queue
+        ON CONFLICT (txid, status, queue) DO UPDATE SET {_ADD};
+        RETURN NULL;
+    END $$""",
+    # One upsert when the thread stays in its (status, queue): ON CONFLICT cannot touch a row twice.
+    f"""CREATE FUNCTION queue_stats_updated() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+    BEGIN
+        IF OLD.status = NEW.status AND OLD.queue = NEW.queue THEN
+            INSERT INTO queue_stats (txid, status, queue, n_threads, n_unread, n_pinned)
+            VALUES (txid_current(), NEW.status, NEW.queue, 0,
+                    (NEW.unread_count > 0)::int - (OLD.unread_count > 0)::int, NEW.pinned::int - OLD.pinned::int)
+            ON CONFLICT (txid, status, queue) DO UPDATE SET {_ADD};
+        ELSE
+            INSERT INTO queue_stats (txid, status, queue, n_threads, n_unread, n_pinned)
+            VALUES (txid_current(), OLD.status, OLD.queue, -1, -(OLD.unread_count > 0)::int, -OLD.pinned::int)
+            ON CONFLICT (txid, status, queue) DO UPDATE SET {_ADD};
+            INSERT INTO queue_stats (txid, status, queue, n_threads, n_unread, n_pinned)
+            VALUES (txid_current(), NEW.status, NEW.queue, 1, (NEW.unread_count > 0)::int, NEW.pinned::int)
+            ON CONFLICT (txid, status, queue) DO UPDATE SET {_ADD};
+        END IF;
+        RETURN NULL;
+    END $$""",
+    """CREATE FUNCTION queue_stats_truncated() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+    BEGIN
+        DELETE FROM queue_stats;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER queue_stats_ins AFTER INSERT ON threads REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION queue_stats_inserted()""",
+    """CREATE TRIGGER queue_stats_del AFTER DELETE ON threads REFERENCING OLD TABLE AS old_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION queue_stats_deleted()""",
+    f"""CREATE TRIGGER queue_stats_upd AFTER UPDATE OF status, queue, pinned, unread_count ON threads
+        FOR EACH ROW WHEN ({_RELEVANT_PG}) EXECUTE FUNCTION queue_stats_updated()""",
+    """CREATE TRIGGER queue_stats_trunc AFTER TRUNCATE ON threads
+        FOR EACH STATEMENT EXECUTE FUNCTION queue_stats_truncated()""",
+]
+QUEUE_STATS_BACKFILL = """INSERT INTO queue_stats (txid, status, queue, n_threads, n_unread, n_pinned)
+    SELECT 0, status, queue, count(*), sum(CASE WHEN unread_count > 0 THEN 1 ELSE 0 END),
+           sum(CASE WHEN pinned THEN 1 ELSE 0 END)
+    FROM threads GROUP BY status, queue"""
+
+
+def create_queue_stats(dialect: str, *, backfill: bool = False) -> None:
+    """The counters table and its triggers (``backfill``: count the threads already there)."""
+    op.create_table(
+        "queue_stats",
+        sa.Column("txid", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("queue", sa.String(length=32), nullable=False),
+        sa.Column("n_threads", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("n_unread", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("n_pinned", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint("txid", "status", "queue", name=op.f("pk_queue_stats")),
+    )
+    if dialect == "postgresql":
+        op.execute("LOCK TABLE threads IN SHARE ROW EXCLUSIVE MODE")  # no writer between count and triggers
+    for ddl in SQLITE_QUEUE_STATS if dialect == "sqlite" else PG_QUEUE_STATS:
+        op.execute(ddl)
+    if backfill:
+        op.execute(QUEUE_STATS_BACKFILL)
+
+
+def drop_queue_stats(dialect: str) -> None:
+    if dialect == "sqlite":
+        for name in ("queue_stats_au", "queue_stats_ad", "queue_stats_ai"):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    else:
+        for name in ("queue_stats_trunc", "queue_stats_upd", "queue_stats_del", "queue_stats_ins"):
+            op.execute(f"DROP TRIGGER IF EXISTS {name} ON threads")
+        for name in ("queue_stats_truncated", "queue_stats_updated", "queue_stats_deleted", "queue_stats_inserted"):
+            op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    op.drop_table("queue_stats")
+
 
 PG_FTS = [
     """ALTER TABLE messages ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS (
@@ -181,14 +322,6 @@ def upgrade() -> None:
         ],
         unique=False,
     )
-    op.create_index(
-        op.f("ix_threads_unread"),
-        "threads",
-        ["status", "queue", "unread_count"],
-        unique=False,
-        sqlite_where=sa.text("unread_count > 0"),
-        postgresql_where=sa.text("unread_count > 0"),
-    )
     op.create_index(op.f("ix_threads_patient"), "threads", ["patient_id", "last_message_at"], unique=False)
     op.create_index(op.f("ix_threads_contact"), "threads", ["contact_id", "last_message_at"], unique=False)
 
@@ -217,7 +350,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["contact_id"], ["contacts.id"], name=op.f("fk_messages_contact_id_contacts"), ondelete="SET NULL"
         ),
-        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_messages_staff_id_staff"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_messages_staff_id_staff"), ondelete="SET NULL"
+        ),
         sa.ForeignKeyConstraint(
             ["thread_id"], ["threads.id"], name=op.f("fk_messages_thread_id_threads"), ondelete="CASCADE"
         ),
@@ -323,7 +458,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["created_by"], ["staff.id"], name=op.f("fk_outbox_created_by_staff"), ondelete="SET NULL"
         ),
-        sa.ForeignKeyConstraint(["thread_id"], ["threads.id"], name=op.f("fk_outbox_thread_id_threads"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["thread_id"], ["threads.id"], name=op.f("fk_outbox_thread_id_threads"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
     )
     op.create_index(op.f("ix_outbox_status"), "outbox", ["status", "next_attempt_at"], unique=False)
@@ -354,10 +491,12 @@ def upgrade() -> None:
     elif dialect == "postgresql":
         for ddl in PG_FTS:
             op.execute(ddl)
+    create_queue_stats(dialect)
 
 
 def downgrade() -> None:
     dialect = op.get_context().dialect.name
+    drop_queue_stats(dialect)
     if dialect == "sqlite":
         for name in ("messages_fts_au", "messages_fts_ad", "messages_fts_ai"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
