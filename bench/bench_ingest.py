@@ -6,7 +6,7 @@ loads the patients with ``import_patients``, then times ``ingest()`` into a fres
 file — and into a fresh PostgreSQL schema when one is reachable. Prints msgs/s, the
 machine and the date.
 
-    .venv/bin/python bench/bench_ingest.py [--messages 100000] [--batch-size 2000] [--no-pg]
+    .venv/bin/python bench/bench_ingest.py [--messages 100000] [--batch-size 5000] [--no-pg] [--stub-rules]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from omnidesk.model import Channel, Classification, InboundMessage, Triage, Urge
 from omnidesk.rules.triage import TriageEngine
 from omnidesk.services.context import Context
 from omnidesk.services.importing import import_patients
-from omnidesk.services.ingest import ingest
+from omnidesk.services.ingest import DEFAULT_BATCH, ingest
 from omnidesk.store.engine import make_engine, sqlite_url
 from omnidesk.store.migrate import upgrade
 from omnidesk.store.schema import messages, threads
@@ -167,7 +167,7 @@ def main() -> int:
     ap.add_argument("--messages", type=int, default=100_000)
     ap.add_argument("--patients", type=int, default=8_000)
     ap.add_argument("--unknown", type=int, default=2_000)
-    ap.add_argument("--batch-size", type=int, default=2_000)
+    ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="messages per transaction (ingest's default)")
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--stub-rules", action="store_true", help="a trivial classifier: the pipeline's cost alone")
     args = ap.parse_args()

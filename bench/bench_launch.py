@@ -49,6 +49,15 @@ def proc_mem(pid: int) -> tuple[float, float]:
     return cur, peak
 
 
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process has used: the launch's own cost, whatever the load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def expected_marker(url: str) -> str:
     """Text the first inbox row must show: the newest open thread's patient name or contact."""
     from omnidesk.model import ThreadStatus
@@ -66,8 +75,8 @@ def expected_marker(url: str) -> str:
     return (t.patient_name or t.contact or "")[:12]
 
 
-def launch_once(url: str, marker: str, *, settle: float, timeout: float) -> tuple[float, float, float, float]:
-    """(seconds to first row, rss at first row, rss settled, peak rss) for one launch."""
+def launch_once(url: str, marker: str, *, settle: float, timeout: float) -> tuple[float, float, float, float, float]:
+    """(seconds to first row, CPU seconds by then, rss at first row, rss settled, peak rss) for one launch."""
     env = dict(os.environ, TERM="xterm-256color", COLUMNS="160", LINES="45", OMNIDESK_DB=url)
     env.pop("TEXTUAL", None)
     cmd = [str(BIN / "omnidesk"), "--db", url]
@@ -92,6 +101,7 @@ def launch_once(url: str, marker: str, *, settle: float, timeout: float) -> tupl
             if want in buf or want in _ESC.sub(b"", buf):
                 first = time.perf_counter() - t0
                 break
+    cpu_first = proc_cpu(pid)
     rss_first = proc_mem(pid)[0]
     settle_end = time.perf_counter() + settle
     while time.perf_counter() < settle_end:  # keep draining so the app never blocks on output
@@ -120,9 +130,10 @@ def launch_once(url: str, marker: str, *, settle: float, timeout: float) -> tupl
         pass
     os.close(fd)
     if first is None:
+        (OUT / "launch_failure.log").write_bytes(buf)
         tail = _ESC.sub(b"", buf)[-400:].decode(errors="replace")
-        raise SystemExit(f"no inbox row within {timeout} s; last output: {tail!r}")
-    return first, rss_first, rss_settled, peak
+        raise SystemExit(f"no inbox row within {timeout} s (raw output in bench/out/launch_failure.log): {tail!r}")
+    return first, cpu_first, rss_first, rss_settled, peak
 
 
 def main() -> int:
@@ -141,23 +152,27 @@ def main() -> int:
     print(machine_line())
     marker = expected_marker(url)
     print(f"database: {url.rsplit('/', 1)[-1]}; waiting for the newest thread's row to reach the terminal")
-    times, firsts, settled, peaks = [], [], [], []
+    times, cpus, firsts, settled, peaks = [], [], [], [], []
     launch_once(url, marker, settle=0.2, timeout=args.timeout)  # one cold run to warm the OS file cache
     for i in range(args.runs):
-        t, r1, r2, pk = launch_once(url, marker, settle=args.settle, timeout=args.timeout)
+        t, cpu, r1, r2, pk = launch_once(url, marker, settle=args.settle, timeout=args.timeout)
         times.append(t)
+        cpus.append(cpu)
         firsts.append(r1)
         settled.append(r2)
         peaks.append(pk)
         print(
-            f"  run {i + 1}: first inbox row after {t * 1000:.0f} ms; rss {r1:.0f} MB, then {r2:.0f} MB (peak {pk:.0f})"
+            f"  run {i + 1}: first inbox row after {t * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms); "
+            f"rss {r1:.0f} MB, then {r2:.0f} MB (peak {pk:.0f})"
         )
     med = statistics.median(times)
     worst = max(times)
     print(
         f"launch → first inbox frame: median {med * 1000:.0f} ms, worst {worst * 1000:.0f} ms "
-        f"(budget {BUDGET_S * 1000:.0f} ms: {'ok' if med <= BUDGET_S else 'OVER BUDGET'})"
+        f"(budget {BUDGET_S * 1000:.0f} ms: {'ok' if med <= BUDGET_S else 'OVER BUDGET'}); "
+        f"CPU used by then: median {statistics.median(cpus) * 1000:.0f} ms"
     )
+    print(f"load average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"console memory: rss at first frame median {statistics.median(firsts):.0f} MB, settled "
         f"{statistics.median(settled):.0f} MB, peak (VmHWM) max {max(peaks):.0f} MB "

@@ -19,8 +19,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.timer import Timer
+from textual.widgets import Input
 
-from omnidesk.model import ThreadSummary
+from omnidesk.model import ThreadDetail, ThreadSummary
 from omnidesk.screens.backend import Backend
 from omnidesk.screens.inbox import InboxScreen
 from omnidesk.screens.messages import (
@@ -33,7 +34,7 @@ from omnidesk.screens.messages import (
     run_service,
 )
 from omnidesk.widgets.banner import EmergencyBanner
-from omnidesk.widgets.formatting import DEFAULT_QUEUE_LABELS
+from omnidesk.widgets.formatting import DEFAULT_QUEUE_LABELS, emergency_start
 from omnidesk.widgets.queue_list import QueueList
 from omnidesk.widgets.thread_list import ThreadList
 
@@ -67,7 +68,7 @@ class OmnideskApp(App[None]):
     COMMANDS = App.COMMANDS | {_commands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave omnidesk"),
+        Binding("q", "leave", "Quit", id="app.quit", tooltip="Leave omnidesk"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key"),
         Binding("a", "acknowledge", "Acknowledge", id="app.acknowledge", tooltip="Acknowledge the waiting emergency"),
     ]
@@ -93,19 +94,61 @@ class OmnideskApp(App[None]):
         self.backend: Backend | None = None
         self.queue_labels: dict[str, str] = dict(DEFAULT_QUEUE_LABELS)
         self.emergencies: list[ThreadSummary] = []
+        # thread id -> when it became an emergency, learned from its messages when opened
+        self.emergency_started: dict[int, datetime] = {}
         self._known_emergencies: set[int] | None = None
         self._tick: Timer | None = None
         self._sync_delay = live_interval
         self._sync_failing = False
         self._initial_keymap = dict(keymap or {})
+        self._preload_error: Exception | None = None
         self.inbox = InboxScreen()
 
+    # Single-letter keys that would type into a text box: hidden from the footer (and off) there.
+    _LETTER_ACTIONS: ClassVar[frozenset[str]] = frozenset({"leave", "help", "acknowledge"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self._LETTER_ACTIONS and isinstance(self.focused, Input):
+            return False
+        if action == "acknowledge":  # in the footer only while an emergency waits
+            return bool(self.emergencies)
+        return True
+
+    def action_leave(self) -> None:
+        """``q``: quit (``ctrl+q`` quits from anywhere, even while typing)."""
+        self.exit()
+
     # ------------------------------------------------------------ startup
+    def preload(self) -> None:
+        """Open the store and read the first page now, before :meth:`run` (the command line calls it).
+
+        Python runs one thread at a time, so reading the first page in a worker while the
+        screen is built gains nothing at launch; read before, the very first frame shows
+        the rows instead of "Loading…" and a second paint. A failure is reported inside
+        the console once it runs, as it would be from the worker.
+        """
+        if self.backend is not None:
+            return
+        try:
+            ctx = self.ctx_factory()
+        except Exception as exc:
+            self._preload_error = exc
+            return
+        backend = self.make_backend(ctx)
+        with suppress(Exception):  # if it fails, the list's own load reports it
+            backend.prefetch(self.inbox.queue, ThreadList.PAGE_SIZE)
+        self.backend = backend
+
     def on_mount(self) -> None:
         if self._initial_keymap:
             self.set_keymap(self._initial_keymap)
         self.push_screen(self.inbox)
-        self._open_store()
+        if self._preload_error is not None:
+            self.post_message(ServiceFailed("opening the store", self._preload_error))
+        elif self.backend is not None:
+            self.post_message(ContextReady())
+        else:
+            self._open_store()
         self.set_interval(AGE_REFRESH_S, self._refresh_ages)
 
     @work(thread=True, group="open", exit_on_error=False)
@@ -135,7 +178,8 @@ class OmnideskApp(App[None]):
 
     @on(ContextReady)
     def _context_ready(self) -> None:
-        self.inbox.start()  # then counts and emergencies, once the first rows are shown
+        if self.inbox.is_mounted:  # else the screen starts itself when it mounts
+            self.inbox.start()  # then counts and emergencies, once the first rows are shown
         if self.live:
             self._schedule_sync()
 
@@ -167,6 +211,7 @@ class OmnideskApp(App[None]):
         self.emergencies = msg.threads
         if new:
             self.bell()
+        self.refresh_bindings()
         if msg.threads and self._tick is None:
             self._tick = self.set_interval(1.0, self._update_banners)
         elif not msg.threads and self._tick is not None:
@@ -185,13 +230,33 @@ class OmnideskApp(App[None]):
     def _update_banners(self) -> None:
         now = self.clock()
         key = self.acknowledge_key()
-        total = self.inbox.query_one(QueueList).unacknowledged if self.inbox.is_mounted else None
+        queues = self.inbox.query(QueueList)  # none while the console starts or shuts down
+        total = queues.first().unacknowledged if queues else None
         for screen in self.screen_stack:
             for banner in screen.query(EmergencyBanner):
-                banner.show(self.emergencies, now, self.queue_labels, key, total if self.emergencies else 0)
+                banner.show(
+                    self.emergencies,
+                    now,
+                    self.queue_labels,
+                    key,
+                    total if self.emergencies else 0,
+                    self.emergency_started,
+                )
+
+    def note_detail(self, detail: ThreadDetail) -> None:
+        """An opened thread: learn when it became an emergency (for the banner's clock)."""
+        summary = detail.summary
+        if summary.pinned:
+            self.emergency_started[summary.id] = emergency_start(summary, detail.messages)
+            self._update_banners()
+        else:
+            self.emergency_started.pop(summary.id, None)
+
+    def _waiting_since(self, t: ThreadSummary) -> datetime:
+        return self.emergency_started.get(t.id) or emergency_start(t)
 
     def action_acknowledge(self) -> None:
-        """Acknowledge the open or highlighted emergency, else the oldest one waiting; then show it."""
+        """Acknowledge the open thread if it is a waiting emergency, else the banner's (the oldest); then show it."""
         if self.backend is None:
             return
         target = self._ack_target()
@@ -202,17 +267,13 @@ class OmnideskApp(App[None]):
         run_service(self, lambda: backend.acknowledge(thread_id), Acknowledged, what="acknowledging", group="ack")
 
     def _ack_target(self) -> ThreadSummary | None:
-        candidates: list[ThreadSummary | None] = []
-        if self.inbox.current is not None:
-            candidates.append(self.inbox.current.summary)
-        if self.inbox.is_mounted:
-            candidates.append(self.inbox.query_one(ThreadList).highlighted)
-        waiting = {t.id for t in self.emergencies}
-        for c in candidates:
-            if c is not None and c.id in waiting:
-                return c
+        # Not the highlighted row: the cursor rests on the top row without anyone choosing it,
+        # and the banner names the thread the key acts on.
+        current = self.inbox.current
+        if current is not None and current.summary.id in {t.id for t in self.emergencies}:
+            return current.summary
         if self.emergencies:
-            return min(self.emergencies, key=lambda t: (t.last_message_at, t.id))
+            return min(self.emergencies, key=lambda t: (self._waiting_since(t), t.id))
         return None
 
     @on(Acknowledged)
@@ -221,6 +282,7 @@ class OmnideskApp(App[None]):
         label = self.queue_labels.get(summary.queue, summary.queue)
         self.notify(f"Emergency acknowledged ({label}, thread #{summary.id}).", timeout=4)
         self.emergencies = [t for t in self.emergencies if t.id != summary.id]
+        self.refresh_bindings()
         self._update_banners()
         self.refresh_all()
         if self.inbox.current is not None and self.inbox.current.summary.id == summary.id:
@@ -269,12 +331,19 @@ class OmnideskApp(App[None]):
 
     # ----------------------------------------------------------- actions
     def action_help(self) -> None:
-        from omnidesk.screens.help import HelpScreen, collect_bindings, help_nodes
+        from omnidesk.screens.help import HelpScreen, KeyHelp, collect_bindings, help_nodes, screen_keys
+        from omnidesk.screens.search import SearchScreen
 
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
         entries = collect_bindings(self, help_nodes(self, self.screen))
+        if not isinstance(self.screen, SearchScreen):  # its keys, before it is open
+            enter = self.get_key_display(Binding("enter", ""))
+            what = "Search now; on a result, open its thread"
+            entries.append(KeyHelp("Search", (enter,), "Search / open", what, None))
+            entries.extend(screen_keys(self, SearchScreen))
+        entries.extend(screen_keys(self, HelpScreen))
         self.push_screen(HelpScreen(entries))
         self.call_later(self._update_banners)
 

@@ -188,6 +188,7 @@ def _run_console(ctx_factory: Callable[[], Context], *, live: bool, live_source:
     from omnidesk.app import OmnideskApp
 
     app = OmnideskApp(ctx_factory, live=live, live_source=live_source)
+    app.preload()  # the first page is read before the first frame, so that frame has rows
     app.run()
     return int(app.return_code or 0)
 

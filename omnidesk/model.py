@@ -210,6 +210,9 @@ class ThreadSummary:
     stored_pinned: bool | None = None
     # ``threads.version`` when read: pass it back for optimistic concurrency (0 = unknown).
     version: int = 0
+    # When the thread became an emergency waiting for acknowledgment (its first emergency
+    # message since the last acknowledgment); None when the store does not say.
+    emergency_since: datetime | None = None
 
     @property
     def pinned(self) -> bool:

@@ -55,9 +55,9 @@ from omnidesk.rules.matcher import (
     EMOJI,
     HISTORY,
     IS_SENTENCE,
+    JOINED_TIER,
     LANG,
     NEGWORD,
-    NUMBER,
     PATTERN,
     PSEUDO,
     SENTENCE,
@@ -65,6 +65,7 @@ from omnidesk.rules.matcher import (
     WEAK_TIER,
     Info,
     Matcher,
+    NeedNumbers,
 )
 from omnidesk.rules.ruleset import Rule, RuleSet, load_ruleset
 from omnidesk.rules.text import strip_quoted
@@ -123,6 +124,7 @@ class Classifier:
         self._implies = [not r.is_urgency or r.intent is not None for r in rules]
         # (rule, matched words, language) -> the answer, when that one rule is all that fired (bounded)
         self._single: dict[tuple[int, str, str], Classification] = {}
+        self._spanish_bit = self.matcher.spanish_bit
         sent_info = self.matcher.info(".")
         self._subject_gap = [sent_info]
 
@@ -166,14 +168,14 @@ class Classifier:
             sinfos = matcher.infos(subject.lower())
             if sinfos:
                 infos = infos + self._subject_gap + sinfos
+        try:
+            hits, present = matcher.scan(infos)
+        except NeedNumbers:  # a tens or hundreds word: read again with spelled numbers joined
+            return self._with_numbers(text, subject, reply_subject, reminder_reply)
         whole = self._whole(infos, body_len) if body_len <= WHOLE_MAX_TOKENS else None
-        hits = matcher.scan(infos)
         if not hits and not whole and not any(map(_WEAK_OF, infos)):
             return _FALLBACK
-        found = self._decide(infos, hits, whole, body_len, reply_subject, reminder_reply, False)
-        if found is None:  # a tens or hundreds word: read again with spelled numbers joined
-            found = self._with_numbers(text, subject, reply_subject, reminder_reply)
-        return found
+        return self._decide(infos, hits, present, whole, body_len, reply_subject, reminder_reply)
 
     def _with_numbers(
         self, text: str, subject: str | None, reply_subject: bool, reminder_reply: bool
@@ -187,10 +189,10 @@ class Classifier:
             if sinfos:
                 infos = infos + self._subject_gap + sinfos
         whole = self._whole(infos, body_len) if body_len <= WHOLE_MAX_TOKENS else None
-        hits = matcher.scan(infos)
-        found = self._decide(infos, hits, whole, body_len, reply_subject, reminder_reply, True)
-        assert found is not None
-        return found
+        hits, present = matcher.scan(infos, JOINED_TIER)
+        if not hits and not whole and not any(map(_WEAK_OF, infos)):
+            return _FALLBACK
+        return self._decide(infos, hits, present, whole, body_len, reply_subject, reminder_reply)
 
     def _whole(self, infos: list[Info], body_len: int) -> list[int] | None:
         words = [x[0] for x in infos[:body_len] if x[1] != EMOJI and x[0].isalnum()]
@@ -206,13 +208,13 @@ class Classifier:
         self,
         infos: list[Info],
         hits: list[tuple[int, int, int]],
+        present: int,
         whole: list[int] | None,
         body_len: int,
         reply_subject: bool,
         reminder_reply: bool,
-        numbers_joined: bool,
-    ) -> Classification | None:
-        """What the hits mean; None when a spelled number must be joined first (see :meth:`classify`)."""
+    ) -> Classification:
+        """What the main-tier hits mean, after the cue phrases and (if nothing else) the weak rules."""
         matcher = self.matcher
         owners = self._owners
         urg = self._urg
@@ -247,9 +249,6 @@ class Classifier:
                 if unless_hits is None:
                     unless_hits = {}
                 unless_hits.setdefault(r, []).append(s)
-            elif k == NUMBER:
-                if not numbers_joined:
-                    return None
             else:  # a negation: one word ("not", "sin") or several ("no longer", "ruled out")
                 if neg_spans is None:
                     neg_spans = []
@@ -273,7 +272,8 @@ class Classifier:
         history: list[tuple[int, int]] | None = None
         recurrence: list[int] | None = None
         if any_negation or needs_history:
-            for pid, s, e in matcher.scan(infos, CUE_TIER):
+            cues, present = matcher.scan(infos, CUE_TIER, present)
+            for pid, s, e in cues:
                 k = owners[pid][0]
                 if k == PSEUDO:
                     if pseudo is None:
@@ -306,12 +306,13 @@ class Classifier:
             if not any_negation and neg_word:
                 # a negation may cancel a weak hit ("no fever"): look for pseudo-negations after all
                 any_negation = True
-                for pid, s, e in matcher.scan(infos, CUE_TIER):
+                cues, present = matcher.scan(infos, CUE_TIER, present)
+                for pid, s, e in cues:
                     if owners[pid][0] == PSEUDO:
                         blocked = blocked | set(range(s, e + 1))
                 state = (infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence)
             weak_hits: dict[int, list[tuple[int, int, int]]] = {}
-            for pid, s, e in matcher.scan(infos, WEAK_TIER):
+            for pid, s, e in matcher.scan(infos, WEAK_TIER, present)[0]:
                 _k, r, g = owners[pid]
                 if reply_subject and s >= body_len:
                     continue
@@ -323,15 +324,21 @@ class Classifier:
         if len(fired) == 1:
             # One rule decides: the answer depends only on the rule, its words and the language.
             r, s, e, spans = fired[0]
-            key = (r, _text(infos, s, e, spans), _lang(infos))
+            key = (r, _text(infos, s, e, spans), self._lang(infos, present))
             single = self._single
             found = single.get(key)
             if found is None:
                 if len(single) >= _INTERN_LIMIT:
                     single.clear()
-                found = single[key] = self._compose(infos, fired)
+                found = single[key] = self._compose(infos, fired, present)
             return found
-        return self._compose(infos, fired)
+        return self._compose(infos, fired, present)
+
+    def _lang(self, infos: list[Info], present: int) -> str:
+        """Spanish when its markers outnumber the English ones; no marker at all (mask bit) means English."""
+        if present >= 0 and not present & self._spanish_bit:
+            return "en"
+        return "es" if sum(map(_LANG_OF, infos)) > 0 else "en"
 
     def _evaluate(
         self,
@@ -388,7 +395,7 @@ class Classifier:
             fired.append((r, first[1], first[2], None))
         return sent_ids
 
-    def _compose(self, infos: list[Info], fired: list[Fired]) -> Classification:
+    def _compose(self, infos: list[Info], fired: list[Fired], present: int) -> Classification:
         rank = self._rank
         urg = self._urg
         intent_of = self._intent
@@ -459,7 +466,7 @@ class Classifier:
                 continue
             r, s, e, spans = fired[n]
             parts.append((rule_ids[r], intent, _text(infos, s, e, spans)))
-        key = (intents, best, tuple(parts), _lang(infos))
+        key = (intents, best, tuple(parts), self._lang(infos, present))
         found = _CLASSIFICATIONS.get(key)
         if found is None:
             if len(_CLASSIFICATIONS) >= _INTERN_LIMIT:
@@ -573,10 +580,6 @@ def _text(infos: list[Info], s: int, e: int, spans: tuple[tuple[int, int], ...] 
             out.append(tok)
     text = " ".join(out)
     return text if len(text) <= 80 else text[:79] + "…"
-
-
-def _lang(infos: list[Info]) -> str:
-    return "es" if sum(map(_LANG_OF, infos)) > 0 else "en"
 
 
 @lru_cache(maxsize=1)

@@ -1,8 +1,9 @@
 """Misspelling tolerance through tables built once from the rules' own words.
 
 No per-message fuzzy search: the classifier asks :meth:`VariantTable.lookup` only the first
-time it meets a token (the answer is cached with the token), and the lookup is a handful of
-dict probes:
+time it meets a token (the answer is cached with the token). Every lower-case word one edit
+away from a rule word is worked out when the table is built, so the lookup is one dict probe
+(plus, rarely, a skeleton probe). What counts as a misspelling:
 
 * one edit away from a rule word of five or more letters — a letter missing, added, or two
   neighbours swapped ("apointment", "refil", "bleding", "siezure", "breth"); a wrong letter
@@ -19,7 +20,8 @@ from a rule word ("paid", "bills", "strike" …) are never bent into one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from string import ascii_lowercase
 
 MIN_EDIT_LEN = 5
 MIN_SUBSTITUTE_LEN = 6
@@ -76,6 +78,25 @@ def _deletes(word: str) -> Iterable[str]:
         yield word[:i] + word[i + 1 :]
 
 
+def _one_edit(word: str, substitute: bool) -> Iterator[str]:
+    """Every lower-case string one edit from ``word`` that keeps its first letter (may repeat, may be ``word``)."""
+    n = len(word)
+    first = word[0]
+    for i in range(n):
+        yield word[:i] + word[i + 1 :]  # a letter missing
+        if i + 1 < n:
+            yield word[:i] + word[i + 1] + word[i] + word[i + 2 :]  # two neighbours swapped
+        if substitute:
+            for c in ascii_lowercase:
+                yield word[:i] + c + word[i + 1 :]  # a wrong letter
+    for i in range(1, n + 1):
+        for c in ascii_lowercase:
+            yield word[:i] + c + word[i:]  # a letter added (not in front: the first letter stays)
+    for c in ascii_lowercase:
+        if c == first:
+            yield c + word  # "ppain": a doubled first letter keeps it
+
+
 def within_one_edit(a: str, b: str, *, substitute: bool = True) -> bool:
     """Damerau–Levenshtein distance ≤ 1 (one insert, delete, adjacent swap, or — if allowed — substitution)."""
     la, lb = len(a), len(b)
@@ -122,12 +143,64 @@ class VariantTable:
                 self._skeletons[skeleton(w)].add(w)
         self._deletes = dict(self._deletes)
         self._skeletons = dict(self._skeletons)
+        self._skeleton_starts = frozenset(w[:2] for ws in self._skeletons.values() for w in ws)
+        # first letter -> {every lower-case token with that first letter one edit (or, for four
+        # letters, one swap) from a rule word: the rule words it stands for}; built per letter on
+        # first need (a few ms each), so a short-lived classifier does not pay for all of them.
+        self._near: dict[str, dict[str, tuple[str, ...]]] = {}
+
+    def _near_table(self, letter: str) -> dict[str, tuple[str, ...]]:
+        """What :meth:`_lookup` finds before its skeleton step, for every token starting with ``letter``."""
+        near: dict[str, set[str]] = defaultdict(set)
+        for w in self.words:
+            if len(w) >= MIN_EDIT_LEN and w[0] == letter:
+                for t in _one_edit(w, len(w) >= MIN_SUBSTITUTE_LEN):
+                    if t[0] == letter:
+                        near[t].add(w)
+        for t, w in self._swaps.items():
+            if t[0] == letter:
+                near[t].add(w)
+        skip = self.words | NEVER_FUZZ
+        interned: dict[tuple[str, ...], tuple[str, ...]] = {}
+        table = {}
+        for t, ws in near.items():
+            if len(t) >= SWAP_LEN and t not in skip:
+                found = tuple(sorted(ws))
+                table[t] = interned.setdefault(found, found)
+        self._near[letter] = table
+        return table
 
     def lookup(self, token: str) -> tuple[str, ...]:
         """The rule words ``token`` is plausibly a misspelling of.
 
         Empty for exact rule words, everyday words that sit near one, and tokens too short to judge.
         """
+        if token.isascii() and token.isalpha() and token.islower():
+            # the tokenizer's words: one probe; the skeleton only for a token that starts like a long rule word
+            table = self._near.get(token[0])
+            if table is None:
+                table = self._near_table(token[0])
+            found = table.get(token)
+            if found is not None:
+                return found
+            if (
+                len(token) < MIN_SKELETON_TOKEN
+                or token[:2] not in self._skeleton_starts
+                or token in self.words
+                or token in NEVER_FUZZ
+            ):
+                return ()
+            return self._skeleton_lookup(token)
+        return self._lookup(token)
+
+    def _skeleton_lookup(self, token: str) -> tuple[str, ...]:
+        skel = skeleton(token)
+        if len(skel) < MIN_SKELETON_KEY:
+            return ()
+        return tuple(sorted(w for w in self._skeletons.get(skel, ()) if w[:2] == token[:2]))
+
+    def _lookup(self, token: str) -> tuple[str, ...]:
+        """The same answer for any other string, worked out from the delete tables."""
         if token in self.words or token in NEVER_FUZZ or not token.isalpha() or len(token) < SWAP_LEN:
             return ()
         found: set[str] = set()

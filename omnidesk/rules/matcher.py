@@ -15,10 +15,11 @@ from __future__ import annotations
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from itertools import chain, compress, count
-from operator import itemgetter
+from operator import itemgetter, or_
 
 from omnidesk.rules.fuzzy import VariantTable
 from omnidesk.rules.ruleset import Rule, RulesError, RuleSet
@@ -38,35 +39,61 @@ from omnidesk.rules.text import (
 
 GAP = 4  # "a ... b": up to this many words between a and b
 MIN_STEM = 2
-CACHE_LIMIT = 200_000
+CACHE_LIMIT = 100_000  # tokens, and white-space chunks: ~35 MB at most for both (memory budget 150 MB)
+MEMO_LIMIT = 256  # per anchoring token kind: distinct "which of its phrases' words are present" patterns
 
 # Token kinds
 WORD, SENTENCE, CLAUSE, EMOJI, SYMBOL, FILLER = range(6)
 
-# Phrase owners. NEGWORD: the one-word negations ("no", "not", "sin"); NUMBER: a tens or
-# hundreds word ("twenty", "cien") telling the classifier to join spelled numbers first.
-# Both are phrases of the main tier, so the one anchor scan reports them for free.
-PATTERN, UNLESS, NEGATION, PSEUDO, HISTORY, RECURRENCE, NEGWORD, NUMBER = range(8)
+# Phrase owners. NEGWORD: the one-word negations ("no", "not", "sin"), a phrase of the main
+# tier so that the one anchor scan reports them too.
+PATTERN, UNLESS, NEGATION, PSEUDO, HISTORY, RECURRENCE, NEGWORD = range(7)
 
 _JOINABLE = frozenset(TENS) | frozenset(HUNDREDS)
 FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "mhm", "eh", "ehh", "inaudible"})
 
 # Info tuple fields (a tuple, not a dataclass: this is the hot path). CANDS: the phrases
 # anchored on a slot this token fills; IS_SENTENCE: 1 for a sentence end (for accumulate()).
-TOK, KIND, SLOTS, CANDS, LANG, IS_SENTENCE, NEG, WEAK_CANDS, CUE_CANDS = range(9)
+# MASK: one bit for each slot the token fills that some phrase needs besides its anchor (see scan()).
+# JOINED_CANDS: the main-tier phrases again; CANDS holds NUMBER_WORD instead for a tens or hundreds
+# word, so that scanning the main tier raises NeedNumbers (see Matcher.infos).
+TOK, KIND, SLOTS, CANDS, LANG, IS_SENTENCE, NEG, WEAK_CANDS, CUE_CANDS, MASK, JOINED_CANDS = range(11)
 # Phrase tiers, scanned separately: MAIN always; CUES (pseudo-negations, history, recurrence)
 # only when a negation or a history-sensitive rule needs them; WEAK only when nothing strong matched.
-MAIN, WEAK_TIER, CUE_TIER = CANDS, WEAK_CANDS, CUE_CANDS
+MAIN, WEAK_TIER, CUE_TIER, JOINED_TIER = CANDS, WEAK_CANDS, CUE_CANDS, JOINED_CANDS
 Part = tuple[tuple[int, int], ...]
-Candidate = tuple[int, Part, Part]
-# CANDS: (one-word phrase ids, longer phrases anchored here), or () when the token anchors nothing
-Cands = tuple[tuple[int, ...], tuple[Candidate, ...]] | tuple[()]
-Info = tuple[str, int, frozenset[int], Cands, int, int, int, Cands, Cands]
+# (phrase id, left part, right part, mask of the slots the parts need)
+Candidate = tuple[int, Part, Part, int]
+# CANDS: (one-word phrase ids, longer phrases anchored here, the OR of their masks, and a bounded
+# memo: that OR & the message's mask -> the longer phrases whose words are all in the message),
+# or () when the token anchors nothing
+Cands = tuple[tuple[int, ...], tuple[Candidate, ...], int, dict[int, tuple[Candidate, ...]]] | tuple[()]
+Info = tuple[str, int, frozenset[int], Cands, int, int, int, Cands, Cands, int, Cands]
 _CANDS = itemgetter(CANDS)
-_TIER_GETTERS = {t: itemgetter(t) for t in (CANDS, WEAK_CANDS, CUE_CANDS)}
+_TIER_GETTERS = {t: itemgetter(t) for t in (CANDS, WEAK_CANDS, CUE_CANDS, JOINED_CANDS)}
 _PUNCT = frozenset(",:()/")
 _SLOTS = itemgetter(SLOTS)
+_MASK = itemgetter(MASK)
 _NO_SLOTS: frozenset[int] = frozenset()
+
+
+class NeedNumbers(Exception):
+    """Raised by :meth:`Matcher.scan` on a tens or hundreds word: read the text with ``infos_with_numbers``."""
+
+
+class _NumberWord:
+    """The main-tier phrases of "twenty", "cien" …: unpacking them raises :class:`NeedNumbers`.
+
+    Messages with spelled numbers are rare; this costs the others nothing (no check per token).
+    """
+
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[Cands]:
+        raise NeedNumbers
+
+
+NUMBER_WORD = _NumberWord()
 
 # Words too common to anchor a phrase on (any slot made of rarer words is tried first).
 COMMON_WORDS = frozenset(
@@ -141,7 +168,6 @@ class Matcher:
             if " ".join(normalize(pat).split()) not in self._negation_words:
                 self._add_pattern(pat, Owner(NEGATION), fuzzy=False, where="cues.negation")
         self._neg_slot = self._special_phrase(self._negation_words, Owner(NEGWORD), "(one-word negations)")
-        self._number_slot = self._special_phrase(_JOINABLE, Owner(NUMBER), "(tens and hundreds words)")
         for kind, name in (
             (PSEUDO, "pseudo_negation"),
             (HISTORY, "history"),
@@ -155,11 +181,16 @@ class Matcher:
         self._suffix = dict(self._suffix)
         self._stem_lengths = sorted({len(p) for p in self._stem})
         self._suffix_lengths = sorted({len(s) for s in self._suffix})
+        # A token can only fill a stem* (*suffix) slot if it starts (ends) like one: one probe first.
+        self._stem_head = self._stem_lengths[0] if self._stem_lengths else 0
+        self._stem_heads = frozenset(p[: self._stem_head] for p in self._stem)
+        self._suffix_tail = self._suffix_lengths[0] if self._suffix_lengths else 0
+        self._suffix_tails = frozenset(s[-self._suffix_tail :] for s in self._suffix)
         self._build_anchors()
         self.cache: dict[str, Info] = {}
         self.chunks: _ChunkCache = _ChunkCache(self)
         self._chunk_of = self.chunks.__getitem__
-        self._by_slots: dict[frozenset[int], tuple[Cands, Cands, Cands]] = {}
+        self._by_slots: dict[frozenset[int], tuple[Cands, Cands, Cands, int]] = {}
 
     # ------------------------------------------------------------------ compiling
 
@@ -357,7 +388,9 @@ class Matcher:
         ``self._anchored[slot]`` lists (phrase id, left part read right-to-left, right part); each
         part is a tuple of (slot, gap) where gap is how many other words may sit in between.
         """
-        anchored: dict[int, dict[int, list[Candidate]]] = {t: defaultdict(list) for t in (MAIN, WEAK_TIER, CUE_TIER)}
+        anchored: dict[int, dict[int, list[tuple[int, Part, Part]]]] = {
+            t: defaultdict(list) for t in (MAIN, WEAK_TIER, CUE_TIER)
+        }
         load: dict[int, int] = defaultdict(int)
         weight = {sid: self._slot_weight(sid) for sid in range(len(self._slot_specs))}
         for pid, (first, rest) in enumerate(zip(self._phrase_first, self.phrase_rest, strict=True)):
@@ -369,13 +402,26 @@ class Matcher:
             left = tuple((slots[j], gaps[j + 1]) for j in range(k - 1, -1, -1))
             right = tuple((slots[j], gaps[j]) for j in range(k + 1, len(slots)))
             anchored[self._tier(pid)][slots[k]].append((pid, left, right))
+        # Every slot a longer phrase needs besides its anchor gets a bit: a token's MASK has the bits
+        # of its slots, a message's mask is their OR, and a phrase whose bits are not all in it is skipped.
+        needed = sorted(
+            {sl for by_slot in anchored.values() for cs in by_slot.values() for c in cs for sl, _ in c[1] + c[2]}
+        )
+        self._need_bit = {sid: 1 << n for n, sid in enumerate(needed)}
+        # One more bit for a Spanish language marker: a message whose mask lacks it is not Spanish.
+        self.spanish_bit = 1 << len(needed)
+        bit = self._need_bit
         # Per anchor slot: phrases of one word (a hit as soon as the word is seen) and longer ones.
         self._anchored: dict[int, dict[int, tuple[tuple[int, ...], tuple[Candidate, ...]]]] = {}
         for tier, by_slot in anchored.items():
             self._anchored[tier] = {
                 sid: (
                     tuple(pid for pid, left, right in cands if not left and not right),
-                    tuple(c for c in cands if c[1] or c[2]),
+                    tuple(
+                        (pid, left, right, sum({bit[sl] for sl, _ in left + right}))
+                        for pid, left, right in cands
+                        if left or right
+                    ),
                 )
                 for sid, cands in by_slot.items()
             }
@@ -395,9 +441,9 @@ class Matcher:
 
         The text is split on white space (C speed); each chunk ("pain,", "103.8", "can't",
         "c👍") is normalised and tokenised once, the first time it is seen, and cached. Spelled
-        numbers across chunks ("treinta y ocho") are not joined here: a tens or hundreds word
-        makes the scan report a :data:`NUMBER` hit, and the caller then asks
-        :meth:`infos_with_numbers` instead.
+        numbers across chunks ("treinta y ocho") are not joined here: scanning a tens or hundreds
+        word raises :class:`NeedNumbers`, and the caller then reads the text again with
+        :meth:`infos_with_numbers` and scans :data:`JOINED_TIER` instead of :data:`MAIN`.
         """
         if "\n" in lowered:
             lowered = lowered.replace("\n", " . ")  # a line break ends a sentence
@@ -408,8 +454,7 @@ class Matcher:
         if "\n" in lowered:
             lowered = lowered.replace("\n", " . ")
         infos = list(chain.from_iterable(map(self._chunk_of, lowered.split())))
-        number = self._number_slot
-        if not any(number in x[SLOTS] for x in infos):
+        if not any(x[TOK] in _JOINABLE for x in infos):
             return infos
         toks = combine_number_words(tokenize(normalize(lowered)))
         return [x for x in map(self.info, toks) if x[1] != FILLER]
@@ -431,7 +476,7 @@ class Matcher:
         elif tok in CLAUSE_MARKS or tok in self._breakers:
             kind = CLAUSE
         elif tok in FILLERS:
-            return (tok, FILLER, frozenset(), (), 0, 0, 0, (), ())
+            return (tok, FILLER, frozenset(), (), 0, 0, 0, (), (), 0, ())
         elif tok in SYMBOLS:
             kind = SYMBOL
         elif is_emoji(tok):
@@ -440,20 +485,22 @@ class Matcher:
             kind = WORD
         slots: set[int] = set(self._lit.get(tok, ()))
         size = len(tok)
-        stem = self._stem
-        for n in self._stem_lengths:
-            if n > size:
-                break
-            found = stem.get(tok[:n])
-            if found:
-                slots.update(found)
-        suffix = self._suffix
-        for n in self._suffix_lengths:
-            if n > size:
-                break
-            found = suffix.get(tok[-n:])
-            if found:
-                slots.update(found)
+        if tok[: self._stem_head] in self._stem_heads:
+            stem = self._stem
+            for n in self._stem_lengths:
+                if n > size:
+                    break
+                found = stem.get(tok[:n])
+                if found:
+                    slots.update(found)
+        if size >= self._suffix_tail and tok[-self._suffix_tail :] in self._suffix_tails:
+            suffix = self._suffix
+            for n in self._suffix_lengths:
+                if n > size:
+                    break
+                found = suffix.get(tok[-n:])
+                if found:
+                    slots.update(found)
         value = parse_number_token(tok) if kind in (WORD, CLAUSE) else None
         if value is not None:
             for sid, lo, hi in self._num:
@@ -469,18 +516,22 @@ class Matcher:
                 slots.update(self._fuzzy_lit.get(word, ()))
         if tok in self._negation_words:
             slots.add(self._neg_slot)
-        if tok in _JOINABLE:
-            slots.add(self._number_slot)
         lang = 1 if tok in self._spanish else (-1 if tok in self._english else 0)
         neg = 1 if tok in self._negation_words else 0
         sent = 1 if kind == SENTENCE else 0
+        spanish = self.spanish_bit if lang > 0 else 0
         if not slots:
-            return (tok, kind, _NO_SLOTS, (), lang, sent, neg, (), ())
+            main: Cands = NUMBER_WORD if tok in _JOINABLE else ()  # type: ignore[assignment]
+            return (tok, kind, _NO_SLOTS, main, lang, sent, neg, (), (), spanish, ())
         key = frozenset(slots)
         tiers = self._by_slots.get(key)
         if tiers is None:
-            tiers = self._by_slots[key] = tuple(self._candidates(t, slots) for t in (MAIN, WEAK_TIER, CUE_TIER))
-        return (tok, kind, key, tiers[0], lang, sent, neg, tiers[1], tiers[2])
+            bit = self._need_bit
+            mask = sum(bit[sid] for sid in slots if sid in bit)
+            tiers = (*(self._candidates(t, slots) for t in (MAIN, WEAK_TIER, CUE_TIER)), mask)
+            self._by_slots[key] = tiers
+        main = NUMBER_WORD if tok in _JOINABLE else tiers[0]  # type: ignore[assignment]
+        return (tok, kind, key, main, lang, sent, neg, tiers[1], tiers[2], tiers[3] | spanish, tiers[0])
 
     def _candidates(self, tier: int, slots: set[int]) -> Cands:
         single: list[int] = []
@@ -491,26 +542,45 @@ class Matcher:
             longer.extend(more)
         if not single and not longer:
             return ()
-        return (tuple(single), tuple(longer))
+        return (tuple(single), tuple(longer), reduce(or_, (c[3] for c in longer), 0), {})
 
     # ------------------------------------------------------------------ scanning
 
-    def scan(self, infos: Sequence[Info], tier: int = MAIN) -> list[tuple[int, int, int]]:
-        """Every phrase occurrence as (phrase id, first token, last token).
+    def scan(
+        self, infos: Sequence[Info], tier: int = MAIN, present: int = -1
+    ) -> tuple[list[tuple[int, int, int]], int]:
+        """Every phrase occurrence as (phrase id, first token, last token), and the message's mask.
 
         Only tokens that fill some phrase's anchor slot (its rarest word) are visited, picked
-        out in C by ``compress``. One-word phrases hit at once; longer ones are checked
-        leftwards and rightwards from the anchor — an adjacent slot in the neighbouring token,
-        a gapped slot in one of the next GAP + 1 words of the same sentence (the nearest one;
-        commas do not count as words). ``tier`` picks the MAIN, CUE or WEAK phrases.
+        out in C by ``compress``. One-word phrases hit at once. A longer phrase is skipped when
+        a slot it needs is nowhere in the message (its mask bits are not all in ``present``,
+        the OR of the tokens' masks, worked out on first need and returned for the next
+        call; -1 = not yet); otherwise it is checked leftwards and rightwards from the anchor —
+        an adjacent slot in the neighbouring token, a gapped slot in one of the next GAP + 1
+        words of the same sentence (the nearest one; commas do not count as words). ``tier``
+        picks the MAIN, CUE, WEAK or JOINED phrases; MAIN raises :class:`NeedNumbers` on a
+        tens or hundreds word.
         """
         hits: list[tuple[int, int, int]] = []
         n = len(infos)
+        # present: the OR of the tokens' masks, computed when a longer phrase first needs it (-1: not yet)
         for i in compress(count(), map(_TIER_GETTERS[tier], infos)):
-            single, longer = infos[i][tier]
+            single, longer, used, memo = infos[i][tier]
             for pid in single:
                 hits.append((pid, i, i))
-            for pid, left, right in longer:
+            if not longer:
+                continue
+            if present < 0:
+                present = reduce(or_, map(_MASK, infos))
+            key = present & used
+            passing = memo.get(key)
+            if passing is None:
+                # the phrases none of whose other words is missing from the message
+                passing = tuple(c for c in longer if key & c[3] == c[3])
+                if len(memo) >= MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = passing
+            for pid, left, right, _need in passing:
                 # check leftwards from the anchor, then rightwards (inlined: this is the hot loop)
                 pos = i
                 for slot, gap in left:
@@ -564,7 +634,7 @@ class Matcher:
                             pos = j
                     else:
                         hits.append((pid, start, pos))
-        return hits
+        return hits, present
 
 
 class _ChunkCache(dict[str, tuple[Info, ...]]):

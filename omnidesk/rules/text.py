@@ -35,12 +35,15 @@ _DISCLAIMER = re.compile(
     r"^.*\b(?:confidential|privileged|confidencial)\b.*\b(?:intended|recipient|addressee|destinatario)\b.*$",
     re.MULTILINE | re.IGNORECASE,
 )
+# A sign-off line, matched against one whole line (no newline in it).
 _VALEDICTION = re.compile(
-    r"^[ \t]*(?:thanks?(?: (?:so|very) much)?(?: again)?|thank you(?: (?:so|very) much)?|many thanks|best|"
+    r"[ \t]*(?:thanks?(?: (?:so|very) much)?(?: again)?|thank you(?: (?:so|very) much)?|many thanks|best|"
     r"best regards|kind regards|warm regards|regards|sincerely|cheers|warmly|respectfully|take care|"
-    r"gracias|muchas gracias|saludos(?: cordiales)?|atentamente|cordialmente|un saludo)[ \t]*[,.!]?[ \t]*$",
-    re.MULTILINE | re.IGNORECASE,
+    r"gracias|muchas gracias|saludos(?: cordiales)?|atentamente|cordialmente|un saludo)[ \t]*[,.!]?[ \t]*",
+    re.IGNORECASE,
 )
+# The letters a sign-off line can start with (case-insensitively, as the regex reads them: ſ, K too).
+_VALEDICTION_FIRST = frozenset("abcgkmrstuwABCGKMRSTUW\u017f\u212a")
 _POSTSCRIPT = re.compile(r"^[ \t]*p\.?\s?s\b", re.MULTILINE | re.IGNORECASE)
 _SIG_TAIL_MAX_LINES = 6
 _SIG_TAIL_MAX_CHARS = 100
@@ -63,7 +66,8 @@ def strip_quoted(body: str) -> str:
         m = _REPLY_HEADER.search(body)
         if m:
             cut = m.start()
-    if "--" in body or "__" in body or ":" in body:
+    # "--…", eight "_", or a "From:"/"De:" header (any case): "m:"/"M:" or "e:"/"E:" must be in it
+    if "--" in body or "________" in body or "m:" in body or "e:" in body or "M:" in body or "E:" in body:
         m = _ORIGINAL_MESSAGE.search(body, 0, cut)
         if m:
             cut = m.start()
@@ -83,26 +87,33 @@ def strip_quoted(body: str) -> str:
 
 def _cut_signature(text: str) -> str:
     """Drop the lines after the last sign-off line when they look like a signature block."""
-    # Only the last few lines can be a signature: search there.
-    start = len(text)
-    for _ in range(_SIG_TAIL_MAX_LINES + 2):
-        start = text.rfind("\n", 0, start)
-        if start <= 0:
-            start = 0
-            break
-    last = None
-    for last in _VALEDICTION.finditer(text, start):  # noqa: B007 - we want the last match
-        pass
-    if last is None:
-        return text
-    tail = text[last.end() :]
+    # Only the last few lines can be a signature: look there, from the last line up.
+    start = 0
+    if text.count("\n") >= _SIG_TAIL_MAX_LINES + 2:
+        start = len(text)
+        for _ in range(_SIG_TAIL_MAX_LINES + 2):
+            start = text.rfind("\n", 0, start)
+            if start <= 0:
+                start = 0
+                break
+    end = len(text)
+    fullmatch = _VALEDICTION.fullmatch
+    while True:
+        nl = text.rfind("\n", start, end)
+        first = text[nl + 1 : end].lstrip(" \t")[:1]
+        if first and first in _VALEDICTION_FIRST and fullmatch(text, nl + 1, end):
+            break  # the last sign-off line ends at ``end``
+        if nl <= start:  # that was the first line of the window
+            return text
+        end = nl
+    tail = text[end:]
     lines = [ln for ln in tail.splitlines() if ln.strip()]
     if (
         len(lines) <= _SIG_TAIL_MAX_LINES
         and all(len(ln) <= _SIG_TAIL_MAX_CHARS for ln in lines)
         and not _POSTSCRIPT.search(tail)
     ):
-        return text[: last.end()]
+        return text[:end]
     return text
 
 

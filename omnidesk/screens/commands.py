@@ -20,7 +20,7 @@ class OmnideskCommands(Provider):
             ("Refresh", app.refresh_all, "Reload queue counts, emergencies and the list"),
             ("Why: show rule matches", app.action_why, "Show or hide which rule set each tag"),
             ("Help: list every key", app.action_help, "Every key binding"),
-            ("Quit", app.action_quit, "Leave omnidesk"),
+            ("Quit", app.action_leave, "Leave omnidesk"),
         ]
         for queue, label in app.queue_choices():
             cmds.append((f"Go to queue: {label}", partial(app.go_to_queue, queue), f"Show the {label} queue"))

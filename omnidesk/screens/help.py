@@ -9,7 +9,7 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import Screen
@@ -27,6 +27,22 @@ class KeyHelp:
     binding_id: str | None
 
 
+# Textual's own bindings, in words a front desk reads (action -> (description, tooltip)).
+_BUILT_IN: dict[str, tuple[str, str]] = {
+    "help_quit": ("Quit hint", "Shows how to leave (q or ctrl+q)"),
+    "command_palette": ("Command palette", "Every action by name; type to filter"),
+    "screen.copy_text": ("Copy", "Copy the selected text"),
+}
+
+
+def describe(binding: Binding) -> tuple[str, str]:
+    """(description, tooltip) of ``binding`` as the help shows them."""
+    if binding.action in _BUILT_IN:
+        return _BUILT_IN[binding.action]
+    description = binding.description or binding.action.replace("_", " ")
+    return description[:1].upper() + description[1:], binding.tooltip or ""
+
+
 def _group_of(node: DOMNode) -> str:
     group = getattr(node, "HELP_GROUP", None)
     if group:
@@ -36,28 +52,41 @@ def _group_of(node: DOMNode) -> str:
     return type(node).__name__
 
 
+def _entries(app: App, group: str, bindings: BindingsMap) -> list[KeyHelp]:
+    if app._keymap:
+        bindings = bindings.copy()
+        bindings.apply_keymap(app._keymap)
+    merged: dict[tuple[str, str | None, str], list[Binding]] = {}
+    for _key, binding in bindings:
+        ident = (binding.action, binding.id, binding.description)
+        merged.setdefault(ident, []).append(binding)
+    out = []
+    for (_action, binding_id, _description), same in merged.items():
+        keys = tuple(dict.fromkeys(app.get_key_display(b) for b in same))
+        description, tooltip = describe(same[0])
+        out.append(KeyHelp(group, keys, description, tooltip, binding_id))
+    return out
+
+
 def collect_bindings(app: App, nodes: Iterable[DOMNode]) -> list[KeyHelp]:
     """Every binding of ``nodes`` (with the app's keymap applied); keys of one binding share an entry."""
     out: list[KeyHelp] = []
     for node in nodes:
-        bindings = node._bindings.copy()
-        if app._keymap:
-            bindings.apply_keymap(app._keymap)
-        merged: dict[tuple[str, str | None, str], list[Binding]] = {}
-        for _key, binding in bindings:
-            ident = (binding.action, binding.id, binding.description)
-            merged.setdefault(ident, []).append(binding)
-        for (action, binding_id, description), group in merged.items():
-            keys = tuple(dict.fromkeys(app.get_key_display(b) for b in group))
-            tooltip = next((b.tooltip for b in group if b.tooltip), "")
-            out.append(KeyHelp(_group_of(node), keys, description or action.replace("_", " "), tooltip, binding_id))
+        out.extend(_entries(app, _group_of(node), node._bindings))
     return out
+
+
+def screen_keys(app: App, screen: type[Screen]) -> list[KeyHelp]:
+    """The keys a screen adds itself (not those it inherits), for screens not open yet (e.g. search)."""
+    own = BindingsMap(screen.__dict__.get("BINDINGS", []))
+    return _entries(app, str(getattr(screen, "HELP_GROUP", screen.__name__)), own)
 
 
 def help_nodes(app: App, screen: Screen) -> list[DOMNode]:
     """The nodes whose keys the help lists: the app, the screen, and every widget on it."""
     nodes: list[DOMNode] = [app, screen]
-    nodes.extend(w for w in screen.walk_children() if w._bindings.key_to_bindings)
+    # Only widgets that can take focus: a key bound on one that cannot (the footer) never fires.
+    nodes.extend(w for w in screen.walk_children() if w._bindings.key_to_bindings and w.can_focus)
     return nodes
 
 
@@ -97,7 +126,7 @@ class HelpScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield EmergencyBanner(id="banner")
-        yield Static(Text(" Keys — every binding; remap them by id in your keymap file", "bold"), id="help-title")
+        yield Static(Text(" Keys — every key of the console; Esc or ? closes this help", "bold"), id="help-title")
         legend = Text(" Channels: S SMS · E email · V voicemail · P portal.   Rows: ", "dim")
         legend.append("!!", "bold white on red")
         legend.append(" emergency waiting · ✓ acknowledged · ! urgent · ● unread · AH after hours", "dim")

@@ -35,7 +35,14 @@ class InboxScreen(Screen[None]):
         Binding("slash", "search", "Search", id="inbox.search", key_display="/", tooltip="Search every message"),
         Binding("w", "why", "Why", id="inbox.why", tooltip="Show or hide which rule set each tag"),
         Binding("r", "refresh", "Refresh", id="inbox.refresh", tooltip="Reload counts and the list"),
-        Binding("escape", "back", "Back", id="inbox.back", tooltip="Back to the thread list / queues", show=False),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="inbox.back",
+            tooltip="Back one step: to the thread list, then close the open thread, then to the queues",
+            show=False,
+        ),
     ]
 
     AUTO_FOCUS = "ThreadList"
@@ -45,6 +52,7 @@ class InboxScreen(Screen[None]):
         self.queue = ALL_QUEUES
         self.current: ThreadDetail | None = None
         self._practice_applied = False
+        self._loading_started = False
         self._started = False
 
     @property
@@ -66,15 +74,23 @@ class InboxScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 130, "-narrow")
+        self.set_class(self.size.width < 100, "-tight")
 
     # ------------------------------------------------------------- loading
+    def on_mount(self) -> None:
+        if self.omni.backend is not None:  # opened before the console started: rows in the first frame
+            self.start()
+
     def start(self) -> None:
-        """The store is open: load counts and the list (called by the app)."""
+        """The store is open: load counts and the list (called once, by the app or on mount)."""
         backend = self.omni.backend
-        if backend is None:
+        if backend is None or self._loading_started:
             return
+        self._loading_started = True
         self.apply_practice(self.omni.tz, self.omni.queue_labels)
-        self.query_one(ThreadList).load(backend.source(self.queue))  # counts follow the first rows
+        first = backend.take_prefetched(self.queue, ThreadList.PAGE_SIZE)
+        # Counts and emergencies follow the first rows (see _load_the_rest).
+        self.query_one(ThreadList).load(backend.source(self.queue), first_page=first)
 
     def apply_practice(self, tz: tzinfo | None, labels: dict[str, str]) -> None:
         """Show times in ``tz`` and queues by ``labels`` (redraws an open thread)."""
@@ -125,6 +141,7 @@ class InboxScreen(Screen[None]):
         if msg.practice is not None and not self._practice_applied:
             self._practice_applied = True
             self.omni.apply_practice(*msg.practice)
+        self.omni.note_detail(msg.detail)
         self.show_detail(msg.detail)
         self.query_one(Conversation).focus()
         # The service marked it read; let the row show that without a full reload.
@@ -132,8 +149,17 @@ class InboxScreen(Screen[None]):
 
     def show_detail(self, detail: ThreadDetail) -> None:
         self.current = detail
+        self.add_class("-reading")
         self.query_one(Conversation).show(detail)
         self.query_one(PatientCardView).show(detail)
+
+    def close_thread(self) -> None:
+        """Put the open thread away: the list gets the room back."""
+        self.current = None
+        self.remove_class("-reading")
+        self.query_one(Conversation).show(None)
+        self.query_one(PatientCardView).show(None)
+        self.query_one(ThreadList).focus()
 
     def update_summary(self, summary: ThreadSummary) -> None:
         """A newer summary of a thread (e.g. acknowledged): refresh the open conversation's header."""
@@ -184,17 +210,21 @@ class InboxScreen(Screen[None]):
 
     # ------------------------------------------------------------- actions
     def _panes(self) -> list:
-        return [
+        """The panes Tab moves between: the ones on screen now."""
+        panes = [
             self.query_one(QueueList),
             self.query_one(ThreadList),
             self.query_one(Conversation),
             self.query_one(PatientCardView),
         ]
+        return [p for p in panes if p.display and p.parent is not None and p.parent.display]
 
     def _cycle(self, step: int) -> None:
         panes = self._panes()
         focused = self.focused
-        index = next((i for i, p in enumerate(panes) if focused is p or (focused and p in focused.ancestors)), 1)
+        threads = self.query_one(ThreadList)
+        start = panes.index(threads) if threads in panes else 0
+        index = next((i for i, p in enumerate(panes) if focused is p or (focused and p in focused.ancestors)), start)
         panes[(index + step) % len(panes)].focus()
 
     def action_next_pane(self) -> None:
@@ -204,12 +234,15 @@ class InboxScreen(Screen[None]):
         self._cycle(-1)
 
     def action_back(self) -> None:
+        """Escape: from the conversation to the list; on the list, close the open thread, else go to the queues."""
         focused = self.focused
         threads = self.query_one(ThreadList)
-        if focused is threads:
-            self.query_one(QueueList).focus()
-        else:
+        if focused is not threads:
             threads.focus()
+        elif self.current is not None:
+            self.close_thread()
+        else:
+            self.query_one(QueueList).focus()
 
     def action_search(self) -> None:
         self.omni.action_search()

@@ -21,6 +21,7 @@ from omnidesk.widgets.formatting import CHANNEL_ICONS, CHANNEL_STYLES, age
 from omnidesk.widgets.safe_text import safe_text
 
 DEBOUNCE_S = 0.3
+NAME_WIDTH = 24
 
 
 def hit_prompt(hit: SearchHit, now: datetime) -> Text:
@@ -29,8 +30,10 @@ def hit_prompt(hit: SearchHit, now: datetime) -> Text:
     ch = hit.channel.value
     out.append(f"{CHANNEL_ICONS.get(ch, '?')} ", CHANNEL_STYLES.get(ch, ""))
     out.append(f"{age(hit.at, now):>4} ", "dim")
-    out.append_text(safe_text(hit.patient_name or "Unmatched sender", "bold", limit=28))
-    out.append(f"  #{hit.thread_id}  ", "dim")
+    who = safe_text(hit.patient_name or "Unmatched sender", "bold", limit=NAME_WIDTH)
+    who.pad_right(NAME_WIDTH - who.cell_len)
+    out.append_text(who)
+    out.append(f" #{hit.thread_id:<6} ", "dim")
     if hit.subject:
         out.append_text(safe_text(hit.subject, "italic", limit=40))
         out.append(" — ", "dim")

@@ -49,11 +49,13 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     memo: dict[Any, dict[Any, Any]] | None = None,
+    encoded: bool = False,
 ) -> None:
     """INSERT ``rows`` (tuples in ``columns`` order) into ``table`` with one ``executemany``.
 
     ``memo`` (optional, any dict the caller keeps for one transaction) shares converted
     values between calls, e.g. the same message time in the messages and threads rows.
+    ``encoded=True``: the rows went through an ``Encoder`` for this connection already.
     """
     if not rows:
         return
@@ -69,7 +71,7 @@ def insert_rows(
         sql = f"INSERT INTO {q.format_table(table)} ({names}) VALUES ({marks})"  # noqa: S608 - our schema
         found = _SQL[key] = (sql, [_processor(table.c[c], conn.dialect) for c in columns])
     sql, procs = found
-    conn.exec_driver_sql(sql, encode_rows(rows, procs, memo))
+    conn.exec_driver_sql(sql, rows if encoded else encode_rows(rows, procs, memo))
 
 
 def update_rows(
@@ -190,6 +192,49 @@ def _processor(column: Any, dialect: Any) -> Processor | None:
     return column.type._cached_bind_processor(dialect)
 
 
+class Encoder:
+    """Values converted the way ``insert_rows`` would, by the caller while it builds its rows.
+
+    On SQLite ``time`` and ``json`` give what the driver stores (each distinct value converted
+    once, through the same ``memo`` as ``insert_rows``); elsewhere they return the value as
+    is, for SQLAlchemy to convert. Pass the rows with ``insert_rows(..., encoded=True)``.
+    """
+
+    __slots__ = ("_json", "_times", "sqlite")
+
+    def __init__(self, conn: Connection, memo: dict[Any, dict[Any, Any]]) -> None:
+        self.sqlite = conn.dialect.name == "sqlite" and conn.dialect._json_serializer is None
+        self._times: dict[Any, Any] = memo.setdefault(_sqlite_utc, {})
+        self._json: dict[Any, Any] = memo.setdefault(json.dumps, {})
+
+    def time(self, value: datetime | None) -> Any:
+        """A UTC time for a ``UTCDateTime`` column."""
+        if value is None or not self.sqlite:
+            return value
+        text_ = self._times.get(value)
+        if text_ is None:
+            text_ = self._times[value] = _sqlite_utc(value)
+        return text_
+
+    def json(self, value: Any, key: Any = None) -> Any:
+        """A value for a JSON column; ``key`` (hashable, equal for equal values) enables the memo.
+
+        Without a key, a list or tuple of strings is its own key; anything else is converted
+        every time.
+        """
+        if value is None or not self.sqlite:
+            return value
+        if key is None:
+            key = tuple(value) if value.__class__ is list else value
+        try:
+            text_ = self._json.get(key)
+        except TypeError:  # unhashable
+            return json.dumps(value)
+        if text_ is None:
+            text_ = self._json[key] = json.dumps(value)
+        return text_
+
+
 def encode_rows(
     rows: Sequence[Sequence[Any]],
     procs: Sequence[Processor | None],
@@ -229,36 +274,54 @@ def _encode_column(col: Sequence[Any], proc: Processor, seen: dict[Any, Any]) ->
 # --- SQLite full-text index: one bulk pass per batch instead of a trigger per row ------------
 
 
-@contextmanager
-def deferred_fts(conn: Connection, table: Table, *, min_rows: int) -> Iterator[Callable[[Sequence[int]], None]]:
-    """Within the caller's transaction, index rows of ``table`` into its FTS5 table in bulk.
+class DeferredFts:
+    """Within the caller's transaction, index new rows of ``table`` into its FTS5 table in bulk.
 
     SQLite only, and only when ``min_rows`` or more rows are coming (live trickles keep the
-    per-row trigger). The AFTER INSERT trigger that feeds the external-content FTS5 table is
-    dropped and re-created from its own stored SQL in the SAME transaction, so no other
-    connection ever sees it missing; the yielded ``index(ids)`` call adds the new rows with
-    one ``INSERT … SELECT`` (measured ~3× faster than the trigger per row). Anywhere else
-    this is a no-op and ``index`` does nothing.
+    per-row trigger). ``DeferredFts(conn, table, min_rows=n)`` drops the AFTER INSERT
+    trigger that feeds the external-content FTS5 table; ``index(ids)`` then adds the new
+    rows with one ``INSERT … SELECT`` (measured ~3× faster than the trigger per row) and
+    ``restore()`` re-creates the trigger from its own stored SQL — all in the SAME
+    transaction, so no other connection ever sees the trigger missing. Anywhere else both
+    calls do nothing.
     """
-    found = _fts_trigger(conn, table) if conn.dialect.name == "sqlite" and min_rows >= BULK_FTS_MIN_ROWS else None
-    if found is None:
-        yield lambda ids: None
-        return
-    fts, trigger, trigger_sql = found
-    columns = [r[1] for r in conn.exec_driver_sql(f'PRAGMA table_info("{fts}")')]
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    conn.exec_driver_sql(f'DROP TRIGGER "{trigger}"')
 
-    def index(ids: Sequence[int]) -> None:
-        if ids:
+    def __init__(self, conn: Connection, table: Table, *, min_rows: int) -> None:
+        self.conn = conn
+        self.table = table
+        self._found = (
+            _fts_trigger(conn, table) if conn.dialect.name == "sqlite" and min_rows >= BULK_FTS_MIN_ROWS else None
+        )
+        self._sql = ""
+        if self._found is not None:
+            fts, trigger, _ = self._found
+            columns = [r[1] for r in conn.exec_driver_sql(f'PRAGMA table_info("{fts}")')]
+            quoted = ", ".join(f'"{c}"' for c in columns)
             # identifiers come from our own schema (sqlite_master), values are bound
-            sql = (
-                f'INSERT INTO "{fts}"(rowid, {quoted}) SELECT id, {quoted} FROM "{table.name}" WHERE id BETWEEN ? AND ?'  # noqa: S608
+            self._sql = (
+                f'INSERT INTO "{fts}"(rowid, {quoted}) '  # noqa: S608
+                f'SELECT id, {quoted} FROM "{table.name}" WHERE id BETWEEN ? AND ?'
             )
-            conn.exec_driver_sql(sql, (min(ids), max(ids)))
+            conn.exec_driver_sql(f'DROP TRIGGER "{trigger}"')
 
-    yield index
-    conn.exec_driver_sql(trigger_sql)
+    def index(self, ids: Sequence[int]) -> None:
+        """Index the rows ``ids`` (consecutive: ids handed out by ``allocate_ids``)."""
+        if self._found is not None and ids:
+            self.conn.exec_driver_sql(self._sql, (min(ids), max(ids)))
+
+    def restore(self) -> None:
+        """Re-create the trigger (once)."""
+        if self._found is not None:
+            self.conn.exec_driver_sql(self._found[2])
+            self._found = None
+
+
+@contextmanager
+def deferred_fts(conn: Connection, table: Table, *, min_rows: int) -> Iterator[Callable[[Sequence[int]], None]]:
+    """``DeferredFts`` as a block: yields ``index(ids)``; the trigger is back when the block ends."""
+    fts = DeferredFts(conn, table, min_rows=min_rows)
+    yield fts.index
+    fts.restore()
 
 
 BULK_FTS_MIN_ROWS = 200

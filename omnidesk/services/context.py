@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from omnidesk.model import StaffUser
-from omnidesk.rules.triage import TriageEngine
+
+if TYPE_CHECKING:  # not imported at run time: opening the console must not wait for them
+    from sqlalchemy import Engine
+
+    from omnidesk.rules.triage import TriageEngine
 
 
 @dataclass
@@ -22,7 +25,11 @@ class Context:
 
     @cached_property
     def triage(self) -> TriageEngine:
-        return self._triage or TriageEngine.load()
+        if self._triage is not None:
+            return self._triage
+        from omnidesk.rules.triage import TriageEngine
+
+        return TriageEngine.load()
 
     def as_user(self, user: StaffUser) -> Context:
         """The same store and rules, acting as ``user``."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -29,9 +30,16 @@ from sqlalchemy import Connection
 
 from omnidesk.model import Channel, InboundMessage, IngestReport
 from omnidesk.services.context import Context
-from omnidesk.services.ingest_batch import IngestCache, ingest_batch
+from omnidesk.services.ingest_batch import (
+    BatchResult,
+    IngestCache,
+    PendingBatch,
+    ingest_batch,
+    prepare_batch,
+    start_batch,
+)
 
-DEFAULT_BATCH = 2000
+DEFAULT_BATCH = 5000  # messages per transaction for bulk loads (fewer fsyncs and thread rewrites)
 
 
 def ingest(
@@ -66,12 +74,56 @@ def ingest_numbered(
     if not batch and before_commit is not None:
         with ctx.engine.begin() as conn:
             before_commit(conn)
+    following = list(islice(it, size)) if batch else []
+    if not following:  # at most one batch (the live path): no helper thread
+        if batch:
+            ingest_batch(ctx, batch, report, before_commit=before_commit)
+        return report
+    return _pipelined(ctx, batch, following, it, size, report, before_commit)
+
+
+def _pipelined(
+    ctx: Context,
+    batch: list[tuple[int, InboundMessage]],
+    following: list[tuple[int, InboundMessage]],
+    it: Iterator[tuple[int, InboundMessage]],
+    size: int,
+    report: IngestReport,
+    before_commit: Callable[[Connection], None] | None,
+) -> IngestReport:
+    """Store batches in order, one transaction each, overlapping two kinds of work.
+
+    While batch N's full-text pass and commit (long calls into the database driver, which
+    release the GIL) run in a helper thread, this thread validates and triages batch N+1
+    (Python). Batch N+1's transaction starts only once batch N is committed, so the store
+    sees exactly the sequence of transactions a plain loop would make. The rules run before
+    the duplicate check here; after a batch that was mostly duplicates (a file loaded
+    again) they go back to running after it, for the new messages only.
+    """
     cache = IngestCache()
-    while batch:
-        following = list(islice(it, size))
-        ingest_batch(ctx, batch, report, before_commit=None if following else before_commit, cache=cache)
-        batch = following
-    return report
+    ready = prepare_batch(ctx, batch)
+    done: Future[BatchResult] | None = None
+    last: PendingBatch | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="omnidesk-ingest") as helper:
+        try:
+            while True:
+                if done is not None and last is not None:
+                    done.result()  # batch N committed (or its error raised here)
+                    last.add_to(report)
+                    done = None
+                pending = start_batch(ctx, ready, before_commit=None if following else before_commit, cache=cache)
+                if not following:
+                    pending.finish()
+                    pending.add_to(report)
+                    return report
+                done, last = helper.submit(pending.finish), pending
+                mostly_new = pending.result.duplicate * 2 <= len(ready.items)
+                ready = prepare_batch(ctx, following, triage=mostly_new)
+                following = list(islice(it, size))
+        except BaseException:
+            if done is not None:
+                wait([done])  # batch N commits or rolls back before the error is reported
+            raise
 
 
 def parse_jsonl_line(line: str) -> InboundMessage:

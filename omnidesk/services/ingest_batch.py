@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Text, bindparam, cast, delete, insert, or_, s
 from sqlalchemy.exc import IntegrityError
 
 from omnidesk.model import AttachmentIn, Channel, InboundMessage, IngestReport, Intent, Triage, Urgency
-from omnidesk.services.bulk import allocate_ids, deferred_fts, insert_rows, select_in, update_rows
+from omnidesk.services.bulk import DeferredFts, Encoder, allocate_ids, insert_rows, select_in, update_rows
 from omnidesk.services.context import Context
 from omnidesk.services.identity import ensure_contacts, normalize_address, patients_by_contact
 from omnidesk.services.threading import ThreadState, apply_message, clean_message_id, merge_into, parse_id_list
@@ -271,6 +271,15 @@ class _Batch:
     group_db_threads: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     known_refs: set[tuple[str, int]] = field(default_factory=set)
     memo: dict[Any, dict[Any, Any]] = field(default_factory=dict)  # values converted for the store
+    fts: DeferredFts | None = None  # the new messages' full-text pass, done last (``index_text``)
+    ids: list[int] = field(default_factory=list)
+
+    def index_text(self) -> None:
+        """Add the batch's messages to the full-text index (SQLite bulk path) and restore the trigger."""
+        if self.fts is not None:
+            self.fts.index(self.ids)
+            self.fts.restore()
+            self.fts = None
 
     # -- preloads ---------------------------------------------------------------------------
 
@@ -471,17 +480,20 @@ class _Batch:
         ids = allocate_ids(conn, messages, len(self.items))
         rows = []
         att_rows = []
-        matched_json: dict[tuple[Any, ...], list[dict[str, str]]] = {}
+        enc = Encoder(conn, memo)
+        now_value = enc.time(now)
+        matched_json: dict[tuple[Any, ...], Any] = {}
+        no_match = enc.json([])
         for item, mid in zip(self.items, ids, strict=True):
             assert item.state is not None and item.triage is not None
             c = item.triage.classification
-            matched: list[dict[str, str]] | tuple[()] = ()
-            if c.matched:  # one list per distinct match set: the writer converts each once
-                matched = matched_json.get(c.matched)  # type: ignore[assignment]
+            matched = no_match
+            if c.matched:  # converted once per distinct match set
+                matched = matched_json.get(c.matched)
                 if matched is None:
-                    matched = matched_json[c.matched] = [
-                        {"rule": m.rule, "sets": m.sets, "text": m.text} for m in c.matched
-                    ]
+                    matched = matched_json[c.matched] = enc.json(
+                        [{"rule": m.rule, "sets": m.sets, "text": m.text} for m in c.matched], key=c.matched
+                    )
             rows.append(
                 (
                     mid,
@@ -494,14 +506,14 @@ class _Batch:
                     item.recipient,
                     item.subject,
                     item.body,
-                    item.at,
+                    enc.time(item.at),
                     item.message_id,
                     item.in_reply_to,
-                    item.references,
-                    c.intents,
+                    enc.json(item.references),
+                    enc.json(c.intents),
                     _URGENCY_TEXT.get(c.urgency) or str(c.urgency),
                     matched,
-                    now,
+                    now_value,
                 )
             )
             for att in item.attachments:
@@ -516,9 +528,9 @@ class _Batch:
                         data,
                     )
                 )
-        with deferred_fts(conn, messages, min_rows=len(rows)) as index:
-            insert_rows(conn, messages, MESSAGE_COLUMNS, rows, memo=memo)
-            index(ids)
+        self.fts = DeferredFts(conn, messages, min_rows=len(rows))
+        insert_rows(conn, messages, MESSAGE_COLUMNS, rows, memo=memo, encoded=True)
+        self.ids = ids
         self.result.new = len(rows)
         insert_rows(conn, attachments, ATTACHMENT_COLUMNS, att_rows)
         self.write_refs()
@@ -654,16 +666,36 @@ def ingest_batch(
     up front, only the messages that are not duplicates are triaged.
     Database failures surface as ``StoreError`` (no SQL parameters, hence no PHI, in the text).
     """
+    pending = start_batch(ctx, numbered, before_commit=before_commit, cache=cache)
+    result = pending.finish()
+    pending.add_to(report)
+    return result
+
+
+def start_batch(
+    ctx: Context,
+    numbered: list[tuple[int, InboundMessage]] | Prepared,
+    *,
+    before_commit: Callable[[Connection], None] | None = None,
+    cache: IngestCache | None = None,
+) -> PendingBatch:
+    """Do all of one batch's work in a new transaction except the full-text pass and the commit.
+
+    Retried from a fresh read when a concurrent writer got in the way (a thread changed
+    under us, or the same provider id stored meanwhile). ``finish()`` on the result
+    completes it; until then the transaction holds the store's write lock.
+    """
     from omnidesk.services import audit
     from omnidesk.services.errors import store_errors
 
     cache = cache if cache is not None else IngestCache()
     ready = numbered if isinstance(numbered, Prepared) else prepare_batch(ctx, numbered, triage=False)
     prepared, rejected = ready.items, ready.rejected
-
-    for attempt in range(4):
-        try:
-            with store_errors(), ctx.engine.begin() as conn:
+    with store_errors():  # outside the retry loop: a conflict is retried, not reported
+        for attempt in range(4):
+            conn = ctx.engine.connect()
+            trans = conn.begin()
+            try:
                 batch = _Batch(ctx, conn, datetime.now(UTC), list(prepared), cache)
                 batch.drop_duplicates()
                 if batch.items:
@@ -672,8 +704,7 @@ def ingest_batch(
                     batch.group_headers()
                     batch.load_threads()
                     batch.fold()
-                    ids = batch.write()
-                    batch.apply_consent(ids)
+                    batch.apply_consent(batch.write())
                 r = batch.result
                 if prepared or rejected:
                     audit.record(
@@ -689,15 +720,60 @@ def ingest_batch(
                     )
                 if before_commit is not None:
                     before_commit(conn)
-            break
-        except (BatchConflict, IntegrityError):
-            cache.clear()
-            if attempt == 3:
-                raise BatchConflict("ingest batch kept conflicting with concurrent writers") from None
+                return PendingBatch(batch, trans, rejected)
+            except (BatchConflict, IntegrityError):
+                _abandon(conn, trans)
+                cache.clear()
+                if attempt == 3:
+                    raise BatchConflict("ingest batch kept conflicting with concurrent writers") from None
+            except BaseException:
+                _abandon(conn, trans)
+                cache.clear()
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _abandon(conn: Connection, trans: Any) -> None:
+    try:
+        if trans.is_active:
+            trans.rollback()
+    finally:
+        conn.close()
+
+
+class PendingBatch:
+    """A batch written in its open transaction: the full-text pass and the commit remain.
+
+    ``finish()`` may run in another thread while the caller prepares the next batch: the
+    full-text pass and the commit (fsync) are long calls into the database driver, which
+    releases the GIL. Nobody may write through the same store until it returns.
+    """
+
+    def __init__(self, batch: _Batch, trans: Any, rejected: list[tuple[int, str]]) -> None:
+        self._batch = batch
+        self._trans = trans
+        self.rejected = rejected
+        self.result = batch.result
+
+    def finish(self) -> BatchResult:
+        """Index the batch's text, commit, and return its counts (``StoreError`` on failure)."""
+        from omnidesk.services.errors import store_errors
+
+        batch = self._batch
+        try:
+            with store_errors():
+                try:
+                    batch.index_text()
+                    self._trans.commit()
+                finally:
+                    _abandon(batch.conn, self._trans)
         except BaseException:
-            cache.clear()
+            batch.cache.clear()  # the cached threads carry this batch's uncommitted changes
             raise
-    report.new += r.new
-    report.duplicate += r.duplicate
-    report.rejected.extend(rejected)
-    return r
+        return self.result
+
+    def add_to(self, report: IngestReport) -> None:
+        """Count the committed batch in ``report``."""
+        report.new += self.result.new
+        report.duplicate += self.result.duplicate
+        report.rejected.extend(self.rejected)

@@ -17,7 +17,14 @@ its triage into it, in any arrival order (bulk imports of history arrive out of 
 - due_at: the earliest outstanding target; after_hours: that of the newest message;
 - a pending or snoozed thread that gets a new message is open again; a closed thread is
   reopened only by an email reply to it (``reopen=True``; an unrelated message starts a
-  new thread instead).
+  new thread instead);
+- an auto-handled message (``Triage.auto_handled``: STOP/START/HELP alone, routine) is
+  answered by the system, so it is not waiting work: it counts as a message (time, preview,
+  channels, intents appended) but sets no unread, no due time, no queue, urgency or primary
+  intent, and reopens nothing. A thread it starts is created closed (``closed_at`` = its
+  time, ``auto_only``); the patient's next message within the window joins that thread,
+  reopens it and routes it as if it were the first, so the STOP stays in the conversation.
+  A consent keyword together with another intent (CANCEL answering a reminder) is work.
 
 Header threading helpers live here too: ``clean_message_id`` and ``header_keys``.
 """
@@ -315,10 +322,9 @@ def apply_message(
             state.status = _CLOSED
             state.closed_at = at
             state.auto_only = True
-        if intents:
-            merged = list(state.intents)
-            merged += [i for i in intents if i not in merged]
-            state.intents = merged
+        current = state.intents
+        if intents and not all(i in current for i in intents):
+            state.intents = current + [i for i in intents if i not in current]
     else:
         # a thread that so far holds only auto-handled messages is routed as if this were its first
         as_first = first or state.auto_only
@@ -335,14 +341,20 @@ def apply_message(
         elif new_rank < old_rank:
             state.queue = triage.queue
 
-        # intents: union, the primary of the most urgent (ties: latest) message first
+        # intents: union, the primary of the most urgent (ties: latest) message first.
+        # (Lists are replaced, never changed in place: ``saved`` holds the old ones.)
         if intents:
-            if as_first or new_rank < old_rank or (new_rank == old_rank and newest):
-                head = intents[0]
-                merged = [head, *(i for i in state.intents if i != head)]
-            else:
-                merged = list(state.intents)
-            merged += [i for i in intents[1:] if i not in merged]
+            current = state.intents
+            head = intents[0]
+            merged = current
+            if (as_first or new_rank < old_rank or (new_rank == old_rank and newest)) and (
+                not current or current[0] != head
+            ):
+                merged = [head, *(i for i in current if i != head)]
+            if len(intents) > 1 or head not in merged:
+                extra = [i for i in intents if i not in merged]
+                if extra:
+                    merged = merged + extra
             state.intents = merged
         if as_first or new_rank < old_rank:
             state.urgency = str(urgency)
@@ -355,11 +367,12 @@ def apply_message(
         due_at = triage.due_at
         if due_at is not None and (state.due_at is None or due_at < state.due_at):
             state.due_at = due_at
-        if state.status == _CLOSED:
+        status = state.status
+        if status == _CLOSED:
             if reopen or state.auto_only:
                 state.status = _OPEN
                 state.closed_at = None
-        elif state.status != _OPEN:
+        elif status != _OPEN:
             state.status = _OPEN
             state.snoozed_until = None
         state.auto_only = False
@@ -373,9 +386,10 @@ def apply_message(
         state.after_hours = bool(triage.after_hours)
     if first or at < state.first_message_at:
         state.first_message_at = at
-    if state.last_inbound_at is None or at > state.last_inbound_at:
+    last_in = state.last_inbound_at
+    if last_in is None or at > last_in:
         state.last_inbound_at = at
-    if not state.subject and subject and subject.strip():
+    if subject and not state.subject and subject.strip():
         state.subject = subject.strip()[:998]
     state.dirty = True
 

@@ -14,19 +14,23 @@ autogenerates against a database migrated to head (default: a temporary SQLite f
 
 from __future__ import annotations
 
+import ast
 import enum
+import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 from omnidesk.store.engine import make_engine, reading, resolve_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+VERSIONS = MIGRATIONS / "versions"
 VERSION_TABLE = "alembic_version"
 # pg_advisory_xact_lock key: two `omnidesk init` on one PostgreSQL never migrate at once.
 _PG_MIGRATE_LOCK = 0x6F6D6E6964657301
@@ -53,6 +57,8 @@ class UnversionedDatabaseError(RuntimeError):
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config pointing at the packaged migrations (optionally bound to ``connection``)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -60,32 +66,56 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+# ``revision = "0002"`` / ``down_revision: str | None = "0001"`` at the top level of a script.
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*([^#]+?)\s*(?:#.*)?$", re.MULTILINE)
+
+
+@cache
+def packaged_revisions() -> dict[str, tuple[str, ...]]:
+    """Every packaged revision and the revisions it follows, read from the scripts' text.
+
+    Checking a database's revision is on the console's launch path; importing Alembic
+    to learn the head costs more than the whole first screen, so Alembic is imported
+    only when a migration actually runs (a test keeps this in step with Alembic).
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for script in sorted(VERSIONS.glob("*.py")):
+        found = dict((m.group(1), m.group(2)) for m in _REVISION_LINE.finditer(script.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        down = ast.literal_eval(found.get("down_revision", "None"))
+        out[ast.literal_eval(found["revision"])] = (down,) if isinstance(down, str) else tuple(down or ())
+    return out
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "no migrations packaged"
-    return head
+    """The newest packaged revision (the one no other revision follows)."""
+    revisions = packaged_revisions()
+    followed = {down for downs in revisions.values() for down in downs}
+    heads = [rev for rev in revisions if rev not in followed]
+    assert len(heads) == 1, "the packaged migrations must have exactly one head"
+    return heads[0]
 
 
 def _current(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The revision the version table records (None: no table, or empty), read without Alembic."""
+    if not conn.dialect.has_table(conn, VERSION_TABLE):
+        return None
+    rows = sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    return ",".join(rows) or None  # several rows (branches) are never ours: NEWER below
 
 
 def status_of(conn: Connection) -> SchemaStatus:
     """Where the database behind ``conn`` stands relative to this code's migrations."""
     head = head_revision()
-    names = set(inspect(conn).get_table_names())
-    if VERSION_TABLE not in names:
-        state = SchemaState.UNVERSIONED if names else SchemaState.EMPTY
-        return SchemaStatus(state, None, head)
     current = _current(conn)
+    if current == head:
+        return SchemaStatus(SchemaState.CURRENT, current, head)
     if current is None:
-        state = SchemaState.UNVERSIONED if names - {VERSION_TABLE} else SchemaState.EMPTY
-    elif current == head:
-        state = SchemaState.CURRENT
-    else:
-        script = ScriptDirectory.from_config(alembic_config())
-        known = {rev.revision for rev in script.walk_revisions()}
-        state = SchemaState.OUTDATED if current in known else SchemaState.NEWER
+        others = set(inspect(conn).get_table_names()) - {VERSION_TABLE}
+        state = SchemaState.UNVERSIONED if others else SchemaState.EMPTY
+        return SchemaStatus(state, None, head)
+    state = SchemaState.OUTDATED if current in packaged_revisions() else SchemaState.NEWER
     return SchemaStatus(state, current, head)
 
 
@@ -117,6 +147,8 @@ def upgrade(target: str | Engine | None = None, revision: str = "head") -> None:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATE_LOCK})
             if status_of(conn).state is SchemaState.UNVERSIONED:
                 raise UnversionedDatabaseError("the database has tables but no migration history")
+            from alembic import command
+
             command.upgrade(alembic_config(conn), revision)
     finally:
         if owned:
@@ -132,6 +164,8 @@ def _engine(target: str | Engine | None) -> tuple[Engine, bool]:
 def _revision_cli(argv: list[str]) -> None:  # pragma: no cover - developer tool
     import argparse
     import tempfile
+
+    from alembic import command
 
     parser = argparse.ArgumentParser(prog="python -m omnidesk.store.migrate")
     sub = parser.add_subparsers(dest="cmd", required=True)

@@ -31,20 +31,21 @@ T = TypeVar("T")
 
 
 class Prepared:
-    """A statement built once (lazily) and compiled once per dialect."""
+    """A statement built (lazily) and compiled once per dialect; ``build(dialect_name)`` may
+    shape the SQL for the database (e.g. joins on SQLite, scalar subqueries on PostgreSQL)."""
 
-    __slots__ = ("_build", "_compiled", "_stmt")
+    __slots__ = ("_build", "_compiled", "_stmts")
 
-    def __init__(self, build: Callable[[], ClauseElement]) -> None:
+    def __init__(self, build: Callable[[str], ClauseElement]) -> None:
         self._build = build
-        self._stmt: ClauseElement | None = None
+        self._stmts: dict[str, ClauseElement] = {}
         self._compiled: dict[tuple[str, str], tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
 
-    @property
-    def statement(self) -> ClauseElement:
-        if self._stmt is None:
-            self._stmt = self._build()
-        return self._stmt
+    def statement(self, dialect_name: str) -> ClauseElement:
+        found = self._stmts.get(dialect_name)
+        if found is None:
+            found = self._stmts[dialect_name] = self._build(dialect_name)
+        return found
 
     def sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
         """For ``dialect``: the SQL text, the parameter names in order (positional paramstyles,
@@ -52,7 +53,7 @@ class Prepared:
         key = (dialect.name, dialect.paramstyle)
         found = self._compiled.get(key)
         if found is None:
-            compiled = self.statement.compile(dialect=dialect)
+            compiled = self.statement(dialect.name).compile(dialect=dialect)
             sql = str(compiled)
             if "POSTCOMPILE" in sql:  # pragma: no cover - a statement needing per-call rendering
                 raise ValueError("Prepared statements cannot use expanding or literal-execute parameters")

@@ -44,18 +44,18 @@ def _sum(col):
 
 
 _BY_QUEUE = Prepared(
-    lambda: (
+    lambda _d: (
         select(_s.queue, _sum(_s.n_threads), _sum(_s.n_unread), _sum(_s.n_pinned), func.count().label("parts"))
         .where(_s.status == bindparam("status"))
         .group_by(_s.queue)
     )
 )
 _TOTAL_STATUS_QUEUE = Prepared(
-    lambda: select(_sum(_s.n_threads)).where(_s.status == bindparam("status"), _s.queue == bindparam("queue"))
+    lambda _d: select(_sum(_s.n_threads)).where(_s.status == bindparam("status"), _s.queue == bindparam("queue"))
 )
-_TOTAL_STATUS = Prepared(lambda: select(_sum(_s.n_threads)).where(_s.status == bindparam("status")))
-_TOTAL_QUEUE = Prepared(lambda: select(_sum(_s.n_threads)).where(_s.queue == bindparam("queue")))
-_TOTAL = Prepared(lambda: select(_sum(_s.n_threads)))
+_TOTAL_STATUS = Prepared(lambda _d: select(_sum(_s.n_threads)).where(_s.status == bindparam("status")))
+_TOTAL_QUEUE = Prepared(lambda _d: select(_sum(_s.n_threads)).where(_s.queue == bindparam("queue")))
+_TOTAL = Prepared(lambda _d: select(_sum(_s.n_threads)))
 
 
 def by_queue(conn: Connection, status: str) -> tuple[dict[str, tuple[int, int, int]], int]:

@@ -6,14 +6,14 @@ that acknowledges it — and nothing a patient wrote (no name, no message text).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from rich.text import Text
 from textual.widgets import Static
 
 from omnidesk.model import ThreadSummary
-from omnidesk.widgets.formatting import queue_label, waited
+from omnidesk.widgets.formatting import emergency_start, queue_label, waited
 
 
 def banner_text(
@@ -22,16 +22,28 @@ def banner_text(
     labels: dict[str, str],
     key: str = "a",
     total: int | None = None,
+    started: Mapping[int, datetime] | None = None,
 ) -> Text | None:
-    """The banner line for the oldest waiting emergency (None when there is none).
+    """The banner line for the emergency that has waited longest (None when there is none).
 
-    ``total`` is how many wait in all, when more than ``emergencies`` holds.
+    It names the queue and the thread number (what ``key`` acknowledges), never the patient.
+
+    ``total`` is how many wait in all, when more than ``emergencies`` holds. The wait counts
+    from when each thread became an emergency: ``started[thread id]`` when known (see
+    :func:`~omnidesk.widgets.formatting.emergency_start`), else the summary's own idea.
     """
     if not emergencies:
         return None
-    oldest = min(emergencies, key=lambda t: (t.last_message_at, t.id))
+    known = started or {}
+
+    def start(t: ThreadSummary) -> datetime:
+        return known.get(t.id) or emergency_start(t)
+
+    oldest = min(emergencies, key=lambda t: (start(t), t.id))
     queue = labels.get(oldest.queue, queue_label(oldest.queue))
-    text = Text(f" EMERGENCY — {queue} — waiting {waited(oldest.last_message_at, now)} — press {key} to acknowledge")
+    text = Text(
+        f" EMERGENCY — {queue} #{oldest.id} — waiting {waited(start(oldest), now)} — press {key} to acknowledge"
+    )
     waiting = max(total or 0, len(emergencies))
     if waiting > 1:
         text.append(f"  (+{waiting - 1} more)")
@@ -66,9 +78,10 @@ class EmergencyBanner(Static):
         labels: dict[str, str],
         key: str = "a",
         total: int | None = None,
+        started: Mapping[int, datetime] | None = None,
     ) -> None:
         """Show (or hide, when ``emergencies`` is empty) the banner as of ``now``."""
         self.emergencies = tuple(emergencies)
-        text = banner_text(emergencies, now, labels, key, total)
+        text = banner_text(emergencies, now, labels, key, total, started)
         self.set_class(text is not None, "-active")
         self.update(text or "")

@@ -17,7 +17,7 @@ from omnidesk.widgets.formatting import (
     CHANNEL_NAMES,
     CHANNEL_STYLES,
     INTENT_SHORT,
-    age,
+    ago,
     due_label,
     local_time,
     queue_label,
@@ -67,8 +67,7 @@ def render_message(m: MessageView, tz: tzinfo | None, now: datetime, *, why: boo
     head.append(CHANNEL_NAMES.get(m.channel.value, m.channel.value), CHANNEL_STYLES.get(m.channel.value, "bold"))
     head.append(" ")
     head.append(local_time(m.at, tz))
-    ago = age(m.at, now)
-    head.append(" · just now" if ago == "now" else f" · {ago} ago", "dim")
+    head.append(f" · {ago(m.at, now)}", "dim")
     head.append(" · " if inbound else " · to ", "dim")
     head.append_text(safe_text(m.sender if inbound else m.recipient, "dim"))
     if m.delivery_status and not inbound:

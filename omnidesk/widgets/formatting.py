@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta, tzinfo
 
 from omnidesk.model import (
@@ -11,6 +12,10 @@ from omnidesk.model import (
     QUEUE_NURSE,
     QUEUE_UNMATCHED,
     Channel,
+    Direction,
+    MessageView,
+    ThreadSummary,
+    Urgency,
 )
 
 ALL_QUEUES = "all"
@@ -91,12 +96,38 @@ def age(at: datetime, now: datetime) -> str:
     return short_duration(now - at)
 
 
+def ago(at: datetime, now: datetime) -> str:
+    """How long ago, in words a clerk reads at a glance: "just now", "4m ago", "3d ago"."""
+    span = short_duration(now - at)
+    return "just now" if span == "now" else f"{span} ago"
+
+
+def emergency_start(t: ThreadSummary, messages: Iterable[MessageView] = ()) -> datetime:
+    """When ``t`` became the emergency that waits (what the banner's clock counts from).
+
+    The store's ``emergency_since`` when it has one; else, from the thread's ``messages``
+    (when it is open), its first inbound emergency message since the last acknowledgment;
+    else its last message (which can only make the wait look shorter, never longer).
+    """
+    if t.emergency_since is not None:
+        return t.emergency_since
+    ack = t.emergency_ack_at
+    times = [
+        m.at
+        for m in messages
+        if m.urgency is Urgency.EMERGENCY and m.direction is Direction.INBOUND and (ack is None or m.at > ack)
+    ]
+    return min(times, default=t.last_message_at)
+
+
 def waited(since: datetime, now: datetime) -> str:
-    """How long something has waited, with minutes and seconds under an hour ("3m 05s")."""
+    """How long an emergency has waited, to the second under an hour: "3m 05s", "1h 04m", "2d 3h"."""
     secs = max(int((now - since).total_seconds()), 0)
     if secs < 3600:
         return f"{secs // 60}m {secs % 60:02d}s"
-    return short_duration(now - since)
+    if secs < 86400:
+        return f"{secs // 3600}h {secs % 3600 // 60:02d}m"
+    return f"{secs // 86400}d {secs % 86400 // 3600}h"
 
 
 def due_label(due_at: datetime | None, now: datetime) -> tuple[str, bool]:

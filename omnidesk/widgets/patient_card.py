@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import date, tzinfo
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -19,7 +23,32 @@ def _dob(d: date | None) -> str:
     return d.isoformat() if d else "—"
 
 
-def render_card(card: PatientCard, tz: tzinfo | None) -> Text:
+class _OneLineOrTwo:
+    """``first · second`` on one line when it fits, else ``first`` over ``second`` (never split mid-item)."""
+
+    def __init__(self, first: str, second: str, style: str = "") -> None:
+        self.first, self.second, self.style = first, second, style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = f"{self.first} · {self.second}"
+        text = line if cell_len(line) <= options.max_width else f"{self.first}\n{self.second}"
+        yield Text(text, self.style)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        longest = max(cell_len(self.first), cell_len(self.second))
+        return Measurement(longest, cell_len(f"{self.first} · {self.second}"))
+
+
+def _grid() -> Table:
+    """Two columns; the second wraps inside itself, so a long line never runs under the first."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    return grid
+
+
+def render_card(card: PatientCard, tz: tzinfo | None) -> RenderableType:
+    """The patient: name, MRN, date of birth, language, how to reach them, what is coming up."""
     out = Text()
     out.append_text(safe_text(card.name, "bold"))
     out.append(f"   MRN {clean(card.mrn)}", "dim")
@@ -36,26 +65,32 @@ def render_card(card: PatientCard, tz: tzinfo | None) -> Text:
     out.append("\nUpcoming: ", "dim")
     if not card.upcoming:
         out.append("none", "dim")
+        return out
+    appointments = _grid()
     for appt in card.upcoming[:4]:
-        out.append(f"\n  {local_time(appt.start_at, tz)} ")
-        out.append_text(safe_text(f"{appt.visit_type} · {appt.provider} · {appt.status}".strip(" ·")))
+        what = safe_text(f"{appt.visit_type} · {appt.provider} · {appt.status}".strip(" ·"))
+        what.no_wrap = False
+        appointments.add_row(Text(f"  {local_time(appt.start_at, tz)}"), what)
+    parts: list[RenderableType] = [out, appointments]
     if len(card.upcoming) > 4:
-        out.append(f"\n  … {len(card.upcoming) - 4} more", "dim")
-    return out
+        parts.append(Text(f"  … {len(card.upcoming) - 4} more", "dim"))
+    return Group(*parts)
 
 
-def render_candidates(contact: str | None, candidates: tuple[PatientBrief, ...]) -> Text:
+def render_candidates(contact: str | None, candidates: tuple[PatientBrief, ...]) -> RenderableType:
+    """An unmatched thread's sender and the patients it may be (a shared phone or email)."""
     out = Text("Unmatched — this contact belongs to several patients\n", "bold yellow")
     if contact:
         out.append("From: ", "dim")
         out.append_text(safe_text(contact))
         out.append("\n")
     out.append("Candidates:", "dim")
+    people = _grid()
     for c in candidates:
-        out.append("\n  • ")
-        out.append_text(safe_text(c.name, "bold"))
-        out.append(f"  DOB {_dob(c.dob)}  MRN {clean(c.mrn)}", "dim")
-    return out
+        name = Text("  • ")
+        name.append_text(safe_text(c.name, "bold"))
+        people.add_row(name, _OneLineOrTwo(f"DOB {_dob(c.dob)}", f"MRN {clean(c.mrn)}", "dim"))
+    return Group(out, people)
 
 
 class PatientCardView(VerticalScroll, can_focus=True, inherit_bindings=False):
@@ -70,6 +105,7 @@ class PatientCardView(VerticalScroll, can_focus=True, inherit_bindings=False):
 
     DEFAULT_CSS = """
     PatientCardView { height: auto; max-height: 12; padding: 0 1; border-bottom: solid $primary-darken-2; }
+    PatientCardView > Static { width: 1fr; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -256,8 +256,18 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
                     return npin + page * self.PAGE_SIZE + pos
         return None
 
-    def load(self, source: ThreadSource, *, keep_position: bool = False) -> None:
-        """Show ``source``. With ``keep_position`` (a refresh) the highlighted thread stays highlighted."""
+    def load(
+        self,
+        source: ThreadSource,
+        *,
+        keep_position: bool = False,
+        first_page: list[ThreadSummary] | None = None,
+    ) -> None:
+        """Show ``source``. With ``keep_position`` (a refresh) the highlighted thread stays highlighted.
+
+        ``first_page`` (the source's first page, already read) is shown at once, so the
+        first frame has rows; the pinned rows and the total follow from a worker.
+        """
         self._source = source
         self._gen += 1
         self._pending.clear()
@@ -283,15 +293,20 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
 
         size = self.PAGE_SIZE
 
+        given = first_page if not keep_position else None
+        if given is not None:
+            self._apply_reset(gen, len(given), [], {0: given}, exact=len(given) < size)
+
         def fetch() -> None:
             try:
                 if not keep_position:
                     # The first page goes out before the count: a short queue needs no count at
                     # all, and a long one shows its rows while the total is still being counted.
                     pinned = source.pinned()
-                    first_page = source.page_after(None, size)
-                    exact = len(first_page) < size
-                    self.post_message(self._Reset(gen, len(first_page), pinned, {0: first_page}, exact=exact))
+                    rows = given if given is not None else source.page_after(None, size)
+                    exact = len(rows) < size
+                    if given is None or pinned:
+                        self.post_message(self._Reset(gen, len(rows), pinned, {0: rows}, exact=exact))
                     if not exact:
                         self.post_message(self._Total(gen, source.total()))
                     return
@@ -321,16 +336,27 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _on_thread_list__reset(self, msg: _Reset) -> None:
         msg.stop()
-        if msg.gen != self._gen:
+        self._apply_reset(msg.gen, msg.total, msg.pinned, msg.pages, exact=msg.exact, keep_id=msg.keep_id)
+
+    def _apply_reset(
+        self,
+        gen: int,
+        total: int,
+        pinned: list[ThreadSummary],
+        pages: dict[int, list[ThreadSummary]],
+        *,
+        exact: bool,
+        keep_id: int | None = None,
+    ) -> None:
+        if gen != self._gen:
             return
-        keep_id = msg.keep_id
         old_cursor = self.cursor
         self._loading = self._failed = False
-        self._counting = not msg.exact
-        self._total = msg.total
-        self._pinned = list(msg.pinned)
+        self._counting = not exact
+        self._total = total
+        self._pinned = list(pinned)
         self._pages.clear()
-        self._pages.update(sorted(msg.pages.items()))
+        self._pages.update(sorted(pages.items()))
         self._update_size()
         new_cursor = old_cursor
         if keep_id is not None:

@@ -19,7 +19,10 @@ from omnidesk.widgets.safe_text import clean
 # Fixed column widths in cells (each includes its trailing gap); the preview takes the rest.
 MARK, UNREAD, NAME, CHANNELS, AFTER_HOURS, DUE, AGE = 3, 2, 21, 5, 3, 9, 4
 FIXED = MARK + UNREAD + NAME + CHANNELS + AFTER_HOURS + DUE + AGE
-NARROW_NAME = 15  # below 70 cells
+NARROW_NAME = 15  # below 60 cells
+NARROW = 60
+WIDE_NAME = 27  # from 110 cells: "Unmatched (4 candidates)" and most full names fit
+WIDE = 110
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,16 @@ def display_name(t: ThreadSummary) -> str:
         n = len(t.candidates)
         return f"Unmatched ({n} candidate{'s' if n != 1 else ''})"
     return t.contact or "Unknown sender"
+
+
+def list_name(t: ThreadSummary, room: int) -> str:
+    """:func:`display_name`, shortened for an unmatched thread when it does not fit in ``room`` cells."""
+    name = display_name(t)
+    if t.patient_name or not t.candidates or cell_len(name) <= room:
+        return name
+    n = len(t.candidates)
+    shorter = f"{n} possible patients" if n != 1 else "1 possible patient"
+    return shorter if cell_len(shorter) <= room else f"{n} candidates"
 
 
 def _fit(text: str, width: int) -> str:
@@ -77,11 +90,11 @@ def row_segments(t: ThreadSummary, width: int, now: datetime, styles: RowStyles)
     if t.subject and "email" in t.channels:
         preview = f"{clean(t.subject)} — {preview}"
 
-    name_width = NAME if width >= 70 else NARROW_NAME
+    name_width = WIDE_NAME if width >= WIDE else NAME if width >= NARROW else NARROW_NAME
     cells: list[tuple[str, Style]] = [
         _marker(t, styles),
         ("● " if unread else "  ", Style(color="dodger_blue1", bold=True)),
-        (_fit(clean(display_name(t)), name_width), name_style),
+        (_fit(clean(list_name(t, name_width - 1)), name_width), name_style),
     ]
     flex = width - FIXED + NAME - name_width
     icons = "".join(CHANNEL_ICONS.get(c, "?") for c in t.channels)[: CHANNELS - 1]
@@ -89,7 +102,7 @@ def row_segments(t: ThreadSummary, width: int, now: datetime, styles: RowStyles)
     channel_cells.append((" " * (CHANNELS - len(icons)), Style()))
     cells.extend(channel_cells)
     if flex >= 30:  # room for the intents column
-        intents_width = 12 if flex < 60 else 20
+        intents_width = 14 if flex < 60 else 22
         cells.append((_fit(intents_label(t.intents, limit=1 if flex < 60 else 2), intents_width), styles.dim))
         flex -= intents_width
     compact = flex < 12  # a narrow list keeps the preview and shows only a breach

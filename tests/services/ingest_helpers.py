@@ -53,10 +53,16 @@ class KeywordTriage(TriageEngine):
         if "EMERGENCY" in text:
             c = Classification((Intent.CLINICAL.value,), Urgency.EMERGENCY)
             return Triage(c, QUEUE_EMERGENCY, received_at + timedelta(minutes=5))
+        # consent only (as the router decides): answered automatically, no due time
         if body.strip() == "STOP":
-            return Triage(Classification((Intent.CONSENT_OPT_OUT.value,), Urgency.ROUTINE), QUEUE_FRONT_DESK, None)
+            c = Classification((Intent.CONSENT_OPT_OUT.value,), Urgency.ROUTINE)
+            return Triage(c, QUEUE_FRONT_DESK, None, auto_handled=True)
         if body.strip() == "START":
-            return Triage(Classification((Intent.CONSENT_OPT_IN.value,), Urgency.ROUTINE), QUEUE_FRONT_DESK, None)
+            c = Classification((Intent.CONSENT_OPT_IN.value,), Urgency.ROUTINE)
+            return Triage(c, QUEUE_FRONT_DESK, None, auto_handled=True)
+        if body.strip() == "CANCEL":  # a bare CANCEL answering a reminder: a cancellation AND an opt-out
+            c = Classification((Intent.APPOINTMENT_CANCEL.value, Intent.CONSENT_OPT_OUT.value), Urgency.ROUTINE)
+            return Triage(c, QUEUE_FRONT_DESK, received_at + timedelta(hours=4))
         if "bill" in text:
             c = Classification((Intent.BILLING.value, Intent.GENERAL.value), Urgency.ROUTINE)
             return Triage(c, QUEUE_BILLING, received_at + timedelta(days=1))

@@ -10,6 +10,7 @@ from ingest_helpers import T0, jsonl_line, load_patients, make_ctx, msg
 from sqlalchemy import Engine, func, select, update
 
 from omnidesk.model import QUEUE_EMERGENCY, QUEUE_FRONT_DESK, QUEUE_UNMATCHED, AttachmentIn, Channel
+from omnidesk.services.context import Context
 from omnidesk.services.identity import link_contact
 from omnidesk.services.ingest import ingest, ingest_jsonl
 from omnidesk.store.engine import reading
@@ -299,6 +300,81 @@ def test_consent_opt_out_and_back_in_with_audit(ctx, engine: Engine) -> None:
     batch = next(d for a, d in events if a == "ingest.batch")
     assert batch["new"] == 1 and batch["duplicate"] == 0
     assert "STOP" not in str([d for _, d in events])  # ids and counts only
+
+
+def _open_work(ctx) -> tuple[int, int]:
+    """(open threads, open threads with unread messages) over every queue, as the console counts them."""
+    from omnidesk.services.inbox import queue_counts
+
+    counts = queue_counts(ctx)
+    return sum(q.open_count for q in counts), sum(q.unread_count for q in counts)
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["two-imports", "one-batch"])
+def test_stop_alone_is_auto_handled_then_the_next_message_reopens_its_thread(ctx, engine: Engine, together) -> None:
+    stop = msg("s1", "+15550143111", "STOP")
+    question = msg("s2", "+15550143111", "question about my bill", at=T0 + timedelta(hours=1))
+    ingest(ctx, [stop, question] if together else [stop])
+    if not together:
+        [t] = _threads(engine)
+        assert t["patient_id"] == _pid(engine, "M3")
+        assert t["status"] == "closed" and t["closed_at"] == T0  # recorded, but not in the open inbox
+        assert t["unread_count"] == 0 and t["due_at"] is None and not t["pinned"]
+        assert t["intents"] == ["consent.opt_out"] and t["message_count"] == 1
+        assert _open_work(ctx) == (0, 0)
+        assert _count(engine, opt_outs) == 1
+        ingest(ctx, [question])
+    [t] = _threads(engine)  # the patient's next message joins it: the STOP shows in the timeline
+    assert t["status"] == "open" and t["closed_at"] is None
+    assert t["message_count"] == 2 and t["unread_count"] == 1  # only the question is waiting work
+    assert t["queue"] == "billing" and t["intents"] == ["billing", "consent.opt_out", "general"]
+    assert t["due_at"] == T0 + timedelta(hours=1, days=1)
+    assert _open_work(ctx) == (1, 1)
+    with reading(engine) as c:
+        assert (
+            c.execute(select(func.count()).select_from(messages).where(messages.c.thread_id == t["id"])).scalar() == 2
+        )
+        actions = c.execute(select(audit_events.c.action)).scalars().all()
+    assert actions.count("consent.opt_out") == 1
+
+
+def test_stop_on_an_open_thread_adds_no_work(ctx, engine: Engine) -> None:
+    ingest(ctx, [msg("b1", "+15550143111", "question about my bill")])
+    [before] = _threads(engine)
+    with engine.begin() as c:  # staff put it on hold
+        c.execute(update(threads).values(status="pending", version=threads.c.version + 1))
+    ingest(ctx, [msg("s1", "+15550143111", "STOP", at=T0 + timedelta(hours=2))])
+    [t] = _threads(engine)
+    assert t["id"] == before["id"] and t["message_count"] == 2
+    assert t["status"] == "pending"  # not reopened by an automatic answer
+    assert t["unread_count"] == before["unread_count"] == 1
+    assert t["due_at"] == before["due_at"] and t["queue"] == before["queue"] == "billing"
+    assert t["intents"] == ["billing", "general", "consent.opt_out"]  # recorded, never the primary
+    assert t["last_message_at"] == T0 + timedelta(hours=2)
+    assert _count(engine, opt_outs) == 1
+
+
+def test_cancel_that_is_also_an_opt_out_stays_open_work(ctx, engine: Engine) -> None:
+    ingest(ctx, [msg("c1", "+15550143111", "CANCEL")])
+    [t] = _threads(engine)
+    assert t["status"] == "open" and t["closed_at"] is None
+    assert t["unread_count"] == 1 and t["due_at"] == T0 + timedelta(hours=4)
+    assert t["queue"] == QUEUE_FRONT_DESK and t["intents"] == ["appointment.cancel", "consent.opt_out"]
+    assert _open_work(ctx) == (1, 1)
+    assert _count(engine, opt_outs) == 1  # the carrier keyword is honoured too
+
+
+def test_stop_with_the_real_rules_is_auto_handled(engine: Engine, tmp_path: Path) -> None:
+    from omnidesk.rules.triage import TriageEngine
+
+    ctx = make_ctx(engine)
+    ctx = Context(engine, ctx.user, _triage=TriageEngine.load())
+    load_patients(ctx, tmp_path, PATIENTS)
+    ingest(ctx, [msg("s1", "+15550143111", "STOP"), msg("s2", "+15550143000", "Stop texting me please")])
+    ts = _threads(engine)
+    assert len(ts) == 2
+    assert all(t["status"] == "closed" and t["unread_count"] == 0 and t["due_at"] is None for t in ts)
+    assert _count(engine, opt_outs) == 2
 
 
 def test_ten_megabyte_attachment(ctx, engine: Engine) -> None:

@@ -170,7 +170,9 @@ def _check_plans_at_scale(engine: Engine) -> None:
         keys = [None, PageKey(False, top.last_message_at, top.id), PageKey(True, top.last_message_at, top.id)]
         for queue, index in (("nurse", "ix_threads_inbox"), (None, "ix_threads_all")):
             for after in keys:
-                plan = _plan(conn, q.page_select(status="open", queue=queue, after=after, limit=100))
+                plan = _plan(
+                    conn, q.page_select(status="open", queue=queue, after=after, limit=100, dialect=conn.dialect.name)
+                )
                 if engine.dialect.name == "sqlite":
                     assert f"USING INDEX {index} (status=?" in plan and "TEMP B-TREE" not in plan, plan
                 else:

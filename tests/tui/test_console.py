@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from omnidesk.model import QUEUE_EMERGENCY, QUEUE_UNMATCHED
-from omnidesk.screens.help import HelpScreen, collect_bindings, help_nodes
+from omnidesk.screens.help import HelpScreen, collect_bindings, describe, help_nodes
 from omnidesk.screens.messages import Acknowledged, NewMessages, ServiceFailed
 from omnidesk.screens.search import SearchScreen
 from omnidesk.store.schema import audit_events, staff
@@ -144,10 +144,14 @@ async def test_help_lists_every_binding(make_app) -> None:
             for key, binding in node._bindings:
                 count += 1
                 assert app.get_key_display(binding) in shown, key
-                assert (binding.description or binding.action.replace("_", " ")) in shown, binding
+                assert describe(binding)[0] in shown, binding
         assert count >= 25 and len(expected) >= 20
         for ident in ("app.quit", "app.help", "app.acknowledge", "inbox.search", "inbox.why", "threads.open"):
             assert ident in shown
+        # The keys of the search screen (not open yet) and of the help itself are there too.
+        for ident in ("search.close", "search.results", "help.close"):
+            assert ident in shown
+        assert "help quit" not in shown  # Textual's own actions are put in words
         await pilot.press("escape")
         assert app.screen is inbox
 
@@ -175,7 +179,8 @@ async def test_emergency_banner_bell_and_acknowledge(make_app, contexts) -> None
         banner = app.screen.query_one(EmergencyBanner)
         assert banner.display and banner.has_class("-active")
         text = _rendered(banner)
-        assert text.startswith(" EMERGENCY — Emergency — waiting 3m 00s — press a to acknowledge")
+        waiting = app.emergencies[0].id
+        assert text.startswith(f" EMERGENCY — Emergency #{waiting} — waiting 3m 00s — press a to acknowledge")
         assert "Ana" not in text and "chest" not in text  # no patient text in the banner
         assert bells == [1]
         assert app.screen.query_one(QueueList).unacknowledged == 1
@@ -336,3 +341,85 @@ async def test_acknowledged_elsewhere_first_is_reported_and_the_banner_clears(ma
         assert any("already acknowledged" in n.message for n in app._notifications)
         assert app.emergencies == []
         assert not app.screen.query_one(EmergencyBanner).has_class("-active")
+
+
+async def test_acknowledge_acts_on_the_banners_thread_not_the_resting_cursor(make_app, contexts) -> None:
+    from datetime import timedelta
+
+    from omnidesk.model import Channel, InboundMessage
+    from omnidesk.services.ingest import ingest
+    from tests.tui.conftest import NOW
+
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        older = app.emergencies[0].id  # Ana's, 3 minutes ago
+        ingest(
+            contexts("admin"),
+            [
+                InboundMessage(
+                    Channel.SMS,
+                    "tui-new-2",
+                    "+15555550166",
+                    "+15555550100",
+                    "my friend took a whole bottle of pills and is not waking up",
+                    NOW - timedelta(minutes=1),
+                )
+            ],
+        )
+        app.refresh_all()
+        await settle(pilot)
+        tl = app.screen.query_one(ThreadList)
+        assert tl.cursor == 0 and tl.highlighted.id != older  # the newer emergency sits on top
+        assert f"Emergency #{older} — waiting 3m 00s" in _rendered(app.screen.query_one(EmergencyBanner))
+        await pilot.press("a")
+        await settle(pilot)
+        # The banner's thread (the one waiting longest) was acknowledged and opened, not the top row.
+        conv = app.screen.query_one(Conversation)
+        assert conv.detail is not None and conv.detail.summary.id == older
+        assert [t.id for t in app.emergencies] == [tl.row(0).id]
+
+
+async def test_escape_closes_the_open_thread_and_gives_the_list_the_room(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        tl = app.screen.query_one(ThreadList)
+        right = app.screen.query_one("#right")
+        assert not right.display and tl.size.width > 120  # nothing open: the list has the width
+        await pilot.press("j", "enter")
+        await settle(pilot)
+        assert right.display and app.focused is app.screen.query_one(Conversation)
+        assert 60 <= right.size.width <= 70 and tl.size.width >= 65
+        await pilot.press("escape")  # to the list, the thread still shown
+        assert app.focused is tl and right.display
+        await pilot.press("escape")  # closes the thread
+        await settle(pilot)
+        assert not right.display and app.screen.current is None and app.focused is tl
+        await pilot.press("escape")
+        assert app.focused is app.screen.query_one(QueueList)
+
+
+async def test_the_right_pane_wraps_at_every_size(make_app) -> None:
+    """Card and conversation lines wrap inside the pane: nothing is cut at its right edge."""
+    from textual.geometry import Region
+
+    def shown(widget) -> str:
+        strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+        return " ".join(" ".join("".join(seg.text for seg in strip).split()) for strip in strips)
+
+    for size in ((80, 24), (120, 40), (160, 45)):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            tl = app.screen.query_one(ThreadList)
+            unmatched = next(i for i in range(tl.row_count) if tl.row(i).candidates)
+            tl.move_to(unmatched)
+            await pilot.press("enter")
+            await settle(pilot)
+            card = app.screen.query_one(PatientCardView).query_one("#patient-card-body")
+            text = shown(card)
+            assert "Unmatched — this contact belongs to several patients" in text, (size, text)
+            assert "MRN M004" in text and "MRN M005" in text, (size, text)
+            conv = app.screen.query_one("#conversation-body")
+            assert "This is the Price house, can someone call us back about results" in shown(conv), size
