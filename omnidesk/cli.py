@@ -122,6 +122,12 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--rules-dir", type=Path, help="a folder with practice.toml / rules*.toml overrides")
     c.set_defaults(func=_cmd_rules_test)
 
+    c = sub.add_parser("match", help="give an Unmatched thread to a patient (links an unknown sender)")
+    _add_common(c)
+    c.add_argument("thread", type=int, help="thread id (see `omnidesk threads --queue unmatched`)")
+    c.add_argument("mrn", help="the patient's MRN")
+    c.set_defaults(func=_cmd_match)
+
     audit = sub.add_parser("audit", help="the tamper-evident audit log")
     audit_sub = audit.add_subparsers(title="action", metavar="ACTION", required=True)
     c = audit_sub.add_parser("verify", help="check the audit hash chain")
@@ -158,8 +164,20 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_console(args: argparse.Namespace) -> int:
-    ctx = _context(args)
-    return _run_console(lambda: ctx, live=False)
+    from omnidesk.services.prefetch import start_first_page
+
+    # Launch time: a second process reads the first page while this one imports the console.
+    pending = start_first_page(getattr(args, "db", None), getattr(args, "user", None), limit=100)
+    from omnidesk.app import OmnideskApp
+
+    rows = pending.result()
+    if rows is None:  # no fork here, or it failed: the ordinary way (which reports any problem)
+        ctx = _context(args)
+        return _run_console(lambda: ctx, live=False)
+    app = OmnideskApp(lambda: _context(args), live=False)
+    app.preload_page(rows, pending.limit)
+    app.run()
+    return int(app.return_code or 0)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -292,6 +310,16 @@ def _cmd_rules_test(args: argparse.Namespace) -> int:
     text, code = rules_test(engine, args.file)
     print(text)
     return code
+
+
+def _cmd_match(args: argparse.Namespace) -> int:
+    from omnidesk.services.matching import match_thread
+
+    result = match_thread(_context(args), args.thread, args.mrn)
+    how = "sender linked to the patient" if result.linked_contact else "shared number left shared"
+    ids = ", ".join(str(t) for t in result.thread_ids) or "none"
+    print(f"matched: thread(s) {ids} now belong to patient {result.patient_id} ({how})")
+    return EXIT_OK
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:

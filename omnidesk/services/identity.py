@@ -149,8 +149,6 @@ def adopt_contact_threads(conn: Connection, ctx: Context, contact_id: int, now: 
     (re-triaged with the patient known); emergencies stay in the emergency queue. Returns
     the moved thread ids. A shared (household) contact moves nothing: still ambiguous.
     """
-    from omnidesk.services.threading import requeue_after_match
-
     pids = patients_by_contact(conn, [contact_id]).get(contact_id, [])
     if len(pids) != 1:
         return []
@@ -160,25 +158,45 @@ def adopt_contact_threads(conn: Connection, ctx: Context, contact_id: int, now: 
             threads.c.contact_id == contact_id, threads.c.patient_id.is_(None)
         )
     ).all()
-    moved: list[int] = []
     for tid, queue, urgency, version in rows:
-        new_queue = queue
-        if queue == QUEUE_UNMATCHED and urgency != "emergency":
-            msgs = conn.execute(
-                select(messages.c.body, messages.c.subject, messages.c.channel, messages.c.at)
-                .where(messages.c.thread_id == tid, messages.c.direction == "inbound")
-                .order_by(messages.c.at, messages.c.id)
-            ).all()
-            new_queue = requeue_after_match(ctx.triage, msgs) or queue
-        elif urgency == "emergency":
-            new_queue = QUEUE_EMERGENCY if queue == QUEUE_UNMATCHED else queue
-        conn.execute(
-            update(threads)
-            .where(threads.c.id == tid)
-            .values(patient_id=patient_id, queue=new_queue, version=version + 1, updated_at=now)
-        )
-        moved.append(tid)
-    return moved
+        assign_thread(conn, ctx, tid, patient_id, queue=queue, urgency=urgency, version=version, now=now)
+    return [r[0] for r in rows]
+
+
+def assign_thread(
+    conn: Connection,
+    ctx: Context,
+    thread_id: int,
+    patient_id: int,
+    *,
+    queue: str,
+    urgency: str,
+    version: int,
+    now: datetime,
+) -> str:
+    """Give one thread to a patient; out of ``unmatched``, re-route it by its messages' tags.
+
+    Re-triaged with the patient known; an emergency goes to (or stays in) the emergency
+    queue. Returns the thread's queue afterwards.
+    """
+    from omnidesk.services.threading import requeue_after_match
+
+    new_queue = queue
+    if queue == QUEUE_UNMATCHED and urgency != "emergency":
+        msgs = conn.execute(
+            select(messages.c.body, messages.c.subject, messages.c.channel, messages.c.at)
+            .where(messages.c.thread_id == thread_id, messages.c.direction == "inbound")
+            .order_by(messages.c.at, messages.c.id)
+        ).all()
+        new_queue = requeue_after_match(ctx.triage, msgs) or queue
+    elif urgency == "emergency":
+        new_queue = QUEUE_EMERGENCY if queue == QUEUE_UNMATCHED else queue
+    conn.execute(
+        update(threads)
+        .where(threads.c.id == thread_id)
+        .values(patient_id=patient_id, queue=new_queue, version=version + 1, updated_at=now)
+    )
+    return new_queue
 
 
 def link_contact(ctx: Context, contact_id: int, patient_id: int) -> list[int]:
