@@ -98,7 +98,7 @@ class Classifier:
     """Reads one message and says what the patient wants, how urgent it is, and why.
 
     Build it once with :meth:`load` (it compiles the rule files); :meth:`classify` is pure,
-    thread-safe and fast (well over 100,000 messages a second on one core).
+    thread-safe and fast (tens of microseconds a message; ``bench/bench_rules.py`` measures it).
     """
 
     def __init__(self, ruleset: RuleSet) -> None:
@@ -142,6 +142,11 @@ class Classifier:
         if config_dir is None:
             return cls.load()
         return cls.load(sorted(p for p in Path(config_dir).glob("rules*.toml") if p.is_file()))
+
+    def clear_caches(self) -> None:
+        """Forget everything learned from messages (for benchmarks of a cold start)."""
+        self.matcher.clear_caches()
+        self._single.clear()
 
     # ------------------------------------------------------------------ the hot path
 

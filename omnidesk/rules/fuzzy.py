@@ -2,8 +2,8 @@
 
 No per-message fuzzy search: the classifier asks :meth:`VariantTable.lookup` only the first
 time it meets a token (the answer is cached with the token). Every lower-case word one edit
-away from a rule word is worked out when the table is built, so the lookup is one dict probe
-(plus, rarely, a skeleton probe). What counts as a misspelling:
+away from a rule word is worked out in advance (per first letter, on first need), so the
+lookup is one dict probe (plus, rarely, a skeleton probe). What counts as a misspelling:
 
 * one edit away from a rule word of five or more letters — a letter missing, added, or two
   neighbours swapped ("apointment", "refil", "bleding", "siezure", "breth"); a wrong letter
@@ -79,9 +79,8 @@ def _deletes(word: str) -> Iterable[str]:
 
 
 def _one_edit(word: str, substitute: bool) -> Iterator[str]:
-    """Every lower-case string one edit from ``word`` that keeps its first letter (may repeat, may be ``word``)."""
+    """Every string one edit from ``word`` with lower-case letters (may repeat; callers keep the first letter)."""
     n = len(word)
-    first = word[0]
     for i in range(n):
         yield word[:i] + word[i + 1 :]  # a letter missing
         if i + 1 < n:
@@ -91,10 +90,8 @@ def _one_edit(word: str, substitute: bool) -> Iterator[str]:
                 yield word[:i] + c + word[i + 1 :]  # a wrong letter
     for i in range(1, n + 1):
         for c in ascii_lowercase:
-            yield word[:i] + c + word[i:]  # a letter added (not in front: the first letter stays)
-    for c in ascii_lowercase:
-        if c == first:
-            yield c + word  # "ppain": a doubled first letter keeps it
+            yield word[:i] + c + word[i:]  # a letter added
+    yield word[0] + word  # added in front: only a doubled first letter keeps it ("ppain")
 
 
 def within_one_edit(a: str, b: str, *, substitute: bool = True) -> bool:
@@ -148,6 +145,10 @@ class VariantTable:
         # letters, one swap) from a rule word: the rule words it stands for}; built per letter on
         # first need (a few ms each), so a short-lived classifier does not pay for all of them.
         self._near: dict[str, dict[str, tuple[str, ...]]] = {}
+
+    def clear_caches(self) -> None:
+        """Drop the per-letter tables (they are rebuilt on demand)."""
+        self._near.clear()
 
     def _near_table(self, letter: str) -> dict[str, tuple[str, ...]]:
         """What :meth:`_lookup` finds before its skeleton step, for every token starting with ``letter``."""

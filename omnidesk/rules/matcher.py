@@ -5,9 +5,11 @@ class ``chest``), optionally separated by ``...`` (up to :data:`GAP` other words
 a sentence end). Every distinct slot gets an integer id. The first time the matcher meets a
 token it works out, once, which slot ids the token fills (exact word, ``stem*``, ``*suffix``,
 number range, temperature, misspelling of a rule word) and which phrases can *start* with it;
-that :data:`Info` is cached by token text. Scanning a message is then one pass over its
-tokens with set-membership tests — no regular expression per rule and no fuzzy search per
-message.
+that :data:`Info` is cached by token text (and each white-space chunk's infos by chunk text).
+Scanning a message is then one pass over its tokens with set-membership tests — no regular
+expression per rule and no fuzzy search per message. A token also carries a bit mask of the
+slots it fills; OR-ed over the message it says which longer phrases can match at all, so the
+scan only checks those around their anchor (the check is memoised per anchor and mask).
 """
 
 from __future__ import annotations
@@ -408,8 +410,10 @@ class Matcher:
             {sl for by_slot in anchored.values() for cs in by_slot.values() for c in cs for sl, _ in c[1] + c[2]}
         )
         self._need_bit = {sid: 1 << n for n, sid in enumerate(needed)}
-        # One more bit for a Spanish language marker: a message whose mask lacks it is not Spanish.
+        # Three more bits: a Spanish language marker (a message whose mask lacks it is not Spanish),
+        # and a token that anchors a cue / a weak-rule phrase (without one, those scans find nothing).
         self.spanish_bit = 1 << len(needed)
+        self._tier_bit = {MAIN: 0, JOINED_TIER: 0, CUE_TIER: 2 << len(needed), WEAK_TIER: 4 << len(needed)}
         bit = self._need_bit
         # Per anchor slot: phrases of one word (a hit as soon as the word is seen) and longer ones.
         self._anchored: dict[int, dict[int, tuple[tuple[int, ...], tuple[Candidate, ...]]]] = {}
@@ -435,6 +439,13 @@ class Matcher:
         return MAIN
 
     # ------------------------------------------------------------------ tokens
+
+    def clear_caches(self) -> None:
+        """Forget everything learned from messages (token and chunk caches, memos, misspelling tables)."""
+        self.cache.clear()
+        self.chunks.clear()
+        self._by_slots.clear()
+        self.variants.clear_caches()
 
     def infos(self, lowered: str) -> list[Info]:
         """The tokens of an already lower-cased text, as cached :data:`Info` tuples.
@@ -528,7 +539,9 @@ class Matcher:
         if tiers is None:
             bit = self._need_bit
             mask = sum(bit[sid] for sid in slots if sid in bit)
-            tiers = (*(self._candidates(t, slots) for t in (MAIN, WEAK_TIER, CUE_TIER)), mask)
+            main, weak, cue = (self._candidates(t, slots) for t in (MAIN, WEAK_TIER, CUE_TIER))
+            mask |= (self._tier_bit[WEAK_TIER] if weak else 0) | (self._tier_bit[CUE_TIER] if cue else 0)
+            tiers = (main, weak, cue, mask)
             self._by_slots[key] = tiers
         main = NUMBER_WORD if tok in _JOINABLE else tiers[0]  # type: ignore[assignment]
         return (tok, kind, key, main, lang, sent, neg, tiers[1], tiers[2], tiers[3] | spanish, tiers[0])
@@ -555,13 +568,16 @@ class Matcher:
         out in C by ``compress``. One-word phrases hit at once. A longer phrase is skipped when
         a slot it needs is nowhere in the message (its mask bits are not all in ``present``,
         the OR of the tokens' masks, worked out on first need and returned for the next
-        call; -1 = not yet); otherwise it is checked leftwards and rightwards from the anchor —
+        call; -1 = not yet; it also tells when no token anchors a cue or weak phrase at all);
+        otherwise it is checked leftwards and rightwards from the anchor —
         an adjacent slot in the neighbouring token, a gapped slot in one of the next GAP + 1
         words of the same sentence (the nearest one; commas do not count as words). ``tier``
         picks the MAIN, CUE, WEAK or JOINED phrases; MAIN raises :class:`NeedNumbers` on a
         tens or hundreds word.
         """
         hits: list[tuple[int, int, int]] = []
+        if present >= 0 and not present & self._tier_bit[tier] and tier in (CUE_TIER, WEAK_TIER):
+            return hits, present  # no token anchors a phrase of this tier
         n = len(infos)
         # present: the OR of the tokens' masks, computed when a longer phrase first needs it (-1: not yet)
         for i in compress(count(), map(_TIER_GETTERS[tier], infos)):
