@@ -33,6 +33,7 @@ OUT = Path(__file__).resolve().parent / "out"
 BIN = Path(sys.executable).parent
 BUDGET_S = 0.6
 BUDGET_MB = 150.0
+PYTHONPATH: str | None = None
 _ESC = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 
 
@@ -79,9 +80,13 @@ def launch_once(url: str, marker: str, *, settle: float, timeout: float) -> tupl
     """(seconds to first row, CPU seconds by then, rss at first row, rss settled, peak rss) for one launch."""
     env = dict(os.environ, TERM="xterm-256color", COLUMNS="160", LINES="45", OMNIDESK_DB=url)
     env.pop("TEXTUAL", None)
+    if PYTHONPATH:  # another checkout of the code (e.g. the last commit, for a before/after)
+        env["PYTHONPATH"] = PYTHONPATH
     cmd = [str(BIN / "omnidesk"), "--db", url]
     pid, fd = pty.fork()
     if pid == 0:  # child
+        if PYTHONPATH:
+            os.chdir("/")
         os.execve(cmd[0], cmd, env)
     t0 = time.perf_counter()
     ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
@@ -142,7 +147,10 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--settle", type=float, default=2.0, help="seconds to let the console settle before reading memory")
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--pythonpath", help="run the omnidesk package found here instead (e.g. an exported commit)")
     args = ap.parse_args()
+    global PYTHONPATH
+    PYTHONPATH = args.pythonpath
     from omnidesk.store.engine import sqlite_url
 
     url = args.db or sqlite_url(OUT / "large.db")

@@ -60,7 +60,8 @@ def _commands() -> type[Provider]:
 
 
 class OmnideskApp(App[None]):
-    """The omnidesk console. ``ctx_factory`` opens the store (it runs in a worker, off the UI thread)."""
+    """The omnidesk console. ``ctx_factory`` opens the store (in a worker, off the UI thread, or
+    before the console runs: :meth:`preload`)."""
 
     TITLE = "omnidesk"
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
@@ -72,6 +73,8 @@ class OmnideskApp(App[None]):
         Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key"),
         Binding("a", "acknowledge", "Acknowledge", id="app.acknowledge", tooltip="Acknowledge the waiting emergency"),
     ]
+    # Single-letter keys that would type into a text box: hidden from the footer (and off) there.
+    _LETTER_ACTIONS: ClassVar[frozenset[str]] = frozenset({"leave", "help", "acknowledge"})
 
     def __init__(
         self,
@@ -102,10 +105,9 @@ class OmnideskApp(App[None]):
         self._sync_failing = False
         self._initial_keymap = dict(keymap or {})
         self._preload_error: Exception | None = None
+        self._open_pending = False  # a backend made before the store was open (preload_page)
+        self._opening = False
         self.inbox = InboxScreen()
-
-    # Single-letter keys that would type into a text box: hidden from the footer (and off) there.
-    _LETTER_ACTIONS: ClassVar[frozenset[str]] = frozenset({"leave", "help", "acknowledge"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self._LETTER_ACTIONS and isinstance(self.focused, Input):
@@ -139,24 +141,47 @@ class OmnideskApp(App[None]):
             backend.prefetch(self.inbox.queue, ThreadList.PAGE_SIZE)
         self.backend = backend
 
+    def preload_page(self, rows: list[ThreadSummary], limit: int) -> None:
+        """The inbox's first page, read before the store is open in this process (by a helper
+        process, see ``omnidesk.services.prefetch``): the first frame shows it, and the store
+        opens in a worker once that frame is up. ``limit`` is the page size it was read with."""
+        if self.backend is not None or limit != ThreadList.PAGE_SIZE:
+            return
+        backend = self.make_backend(None)
+        backend.put_prefetched(self.inbox.queue, limit, list(rows))
+        self.backend = backend
+        self._open_pending = True
+
     def on_mount(self) -> None:
         if self._initial_keymap:
             self.set_keymap(self._initial_keymap)
         self.push_screen(self.inbox)
         if self._preload_error is not None:
             self.post_message(ServiceFailed("opening the store", self._preload_error))
-        elif self.backend is not None:
+        elif self.backend is not None:  # (with a pending store, the inbox opens it after its first frame)
             self.post_message(ContextReady())
         else:
             self._open_store()
         self.set_interval(AGE_REFRESH_S, self._refresh_ages)
 
+    def open_pending_store(self) -> None:
+        """Open the store behind a backend made before it was (see :meth:`preload_page`), once."""
+        if self._open_pending and not self._opening:
+            self._opening = True
+            self._open_store()
+
     @work(thread=True, group="open", exit_on_error=False)
     def _open_store(self) -> None:
+        pending = self.backend if self._open_pending else None
         try:
             ctx = self.ctx_factory()
         except Exception as exc:
+            if pending is not None:
+                pending.open_failed(exc)
             self.post_message(ServiceFailed("opening the store", exc))
+            return
+        if pending is not None:
+            pending.opened(ctx)
             return
         backend = self.make_backend(ctx)
         # Fast launch: the first page is read here, in parallel with building the screen.
@@ -173,7 +198,7 @@ class OmnideskApp(App[None]):
         self._update_banners()
 
     def make_backend(self, ctx: Any) -> Backend:
-        """The console's service gateway for ``ctx`` (tests may substitute one)."""
+        """The console's service gateway for ``ctx`` (None: not open yet; tests may substitute one)."""
         return Backend(ctx, clock=self.clock, live_source=self.live_source, tz=self.tz)
 
     @on(ContextReady)
@@ -232,6 +257,7 @@ class OmnideskApp(App[None]):
         key = self.acknowledge_key()
         queues = self.inbox.query(QueueList)  # none while the console starts or shuts down
         total = queues.first().unacknowledged if queues else None
+        target = self._ack_target()
         for screen in self.screen_stack:
             for banner in screen.query(EmergencyBanner):
                 banner.show(
@@ -241,6 +267,7 @@ class OmnideskApp(App[None]):
                     key,
                     total if self.emergencies else 0,
                     self.emergency_started,
+                    target.id if target is not None else None,
                 )
 
     def note_detail(self, detail: ThreadDetail) -> None:
@@ -248,9 +275,9 @@ class OmnideskApp(App[None]):
         summary = detail.summary
         if summary.pinned:
             self.emergency_started[summary.id] = emergency_start(summary, detail.messages)
-            self._update_banners()
         else:
             self.emergency_started.pop(summary.id, None)
+        self.call_after_refresh(self._update_banners)  # the banner follows the open emergency
 
     def _waiting_since(self, t: ThreadSummary) -> datetime:
         return self.emergency_started.get(t.id) or emergency_start(t)

@@ -6,10 +6,12 @@ imported on first use so the console draws its first frame before SQLAlchemy is 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from omnidesk.model import QUEUE_EMERGENCY, PageKey, QueueCount, SearchHit, ThreadDetail, ThreadStatus, ThreadSummary
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 
 ALL = "all"
 EMERGENCY_LIMIT = 50
+OPEN_WAIT_S = 60.0
 
 
 def _queue_arg(queue: str) -> str | None:
@@ -38,9 +41,8 @@ class InboxSource:
     status: ThreadStatus | None = ThreadStatus.OPEN
 
     def total(self) -> int:
-        from omnidesk.services import inbox
-
-        return inbox.thread_total(self.backend.ctx, queue=_queue_arg(self.queue), status=self.status)
+        ctx, inbox = self.backend.services()
+        return inbox.thread_total(ctx, queue=_queue_arg(self.queue), status=self.status)
 
     def pinned(self) -> list[ThreadSummary]:
         if self.queue in (ALL, QUEUE_EMERGENCY):
@@ -48,18 +50,16 @@ class InboxSource:
         return [t for t in self.backend.emergencies() if t.queue != self.queue]
 
     def page_after(self, after: PageKey | None, limit: int) -> list[ThreadSummary]:
-        from omnidesk.services import inbox
-
         if after is None and (first := self.backend.take_prefetched(self.queue, limit)) is not None:
             return first
+        ctx, inbox = self.backend.services()
         q = _queue_arg(self.queue)
-        return inbox.thread_page(self.backend.ctx, queue=q, status=self.status, after=after, limit=limit)
+        return inbox.thread_page(ctx, queue=q, status=self.status, after=after, limit=limit)
 
     def page_at(self, offset: int, limit: int) -> list[ThreadSummary]:
-        from omnidesk.services import inbox
-
+        ctx, inbox = self.backend.services()
         q = _queue_arg(self.queue)
-        return inbox.thread_page_at(self.backend.ctx, queue=q, status=self.status, offset=offset, limit=limit)
+        return inbox.thread_page_at(ctx, queue=q, status=self.status, offset=offset, limit=limit)
 
 
 class Backend:
@@ -67,18 +67,56 @@ class Backend:
 
     def __init__(
         self,
-        ctx: Context,
+        ctx: Context | None,
         *,
         clock: Callable[[], datetime] | None = None,
         live_source: Any = None,
         tz: tzinfo | None = None,
     ) -> None:
-        self.ctx = ctx
+        self._ctx = ctx
+        self._opened = threading.Event()
+        self._open_error: BaseException | None = None
+        if ctx is not None:
+            self._opened.set()
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.live_source = live_source
         self._tz = tz
         self._practice: tuple[tzinfo | None, dict[str, str]] | None = None
         self._prefetched: dict[tuple[str, int], list[ThreadSummary]] = {}
+
+    @property
+    def ctx(self) -> Context:
+        """The store's context. While it is still being opened (``Backend(None)``), waits for it:
+        every caller is a worker thread, and a page already on screen came from elsewhere."""
+        if not self._opened.wait(OPEN_WAIT_S):
+            from omnidesk.services.errors import StoreError
+
+            raise StoreError("the database is taking too long to open", "check that it is reachable", code="slow")
+        if self._ctx is None:
+            raise self._open_error or RuntimeError("the store was not opened")
+        return self._ctx
+
+    def opened(self, ctx: Context) -> None:
+        """The store is open now (for a backend made before it was)."""
+        self._ctx = ctx
+        self._opened.set()
+
+    def open_failed(self, error: BaseException) -> None:
+        """The store could not be opened: every call waiting for it raises ``error``."""
+        self._open_error = error
+        self._opened.set()
+
+    def services(self) -> tuple[Context, ModuleType]:
+        """(context, ``omnidesk.services.inbox``): the context first, so a call made while the
+        store is still opening waits before it imports anything (the first frame is drawing)."""
+        ctx = self.ctx
+        from omnidesk.services import inbox
+
+        return ctx, inbox
+
+    def put_prefetched(self, queue: str, limit: int, rows: list[ThreadSummary]) -> None:
+        """A first page read elsewhere (before the store was open here); the list takes it once."""
+        self._prefetched[(queue, limit)] = rows
 
     def prefetch(self, queue: str, limit: int) -> None:
         """Fetch ``queue``'s first page now, while the screen is still being built; the list takes it once."""
@@ -134,31 +172,26 @@ class Backend:
         return InboxSource(self, queue)
 
     def queue_counts(self) -> list[QueueCount]:
-        from omnidesk.services import inbox
-
-        return inbox.queue_counts(self.ctx)
+        ctx, inbox = self.services()
+        return inbox.queue_counts(ctx)
 
     def emergencies(self) -> list[ThreadSummary]:
         """Unacknowledged emergencies, in any queue (they lead the inbox order)."""
-        from omnidesk.services import inbox
-
-        rows = inbox.thread_page(self.ctx, queue=None, status=ThreadStatus.OPEN, after=None, limit=EMERGENCY_LIMIT)
+        ctx, inbox = self.services()
+        rows = inbox.thread_page(ctx, queue=None, status=ThreadStatus.OPEN, after=None, limit=EMERGENCY_LIMIT)
         return [t for t in rows if t.pinned]
 
     def open_thread(self, thread_id: int) -> ThreadDetail:
-        from omnidesk.services import inbox
-
-        return inbox.open_thread(self.ctx, thread_id)
+        ctx, inbox = self.services()
+        return inbox.open_thread(ctx, thread_id)
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
-        from omnidesk.services import inbox
-
-        return inbox.search(self.ctx, query, limit=limit)
+        ctx, inbox = self.services()
+        return inbox.search(ctx, query, limit=limit)
 
     def acknowledge(self, thread_id: int) -> ThreadSummary:
-        from omnidesk.services import inbox
-
-        return inbox.acknowledge_emergency(self.ctx, thread_id)
+        ctx, inbox = self.services()
+        return inbox.acknowledge_emergency(ctx, thread_id)
 
     def sync_once(self) -> int:
         """Run the live source once (``source.run_once(ctx)`` or ``source(ctx)``); return the new-message count."""

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -90,23 +91,39 @@ def help_nodes(app: App, screen: Screen) -> list[DOMNode]:
     return nodes
 
 
-def render_help(entries: list[KeyHelp]) -> Table:
+def render_help(entries: list[KeyHelp], *, with_ids: bool = True) -> Table:
+    """The keys as a table: keys, what they do, and (``with_ids``) the binding id a keymap names."""
     table = Table(box=None, show_header=False, padding=(0, 2), expand=False)
     table.add_column("keys", style="bold", no_wrap=True)
     table.add_column("what")
-    table.add_column("id", style="dim")
+    if with_ids:
+        table.add_column("id", style="dim", no_wrap=True)
+    blank = ("",) * len(table.columns)
     current = None
     for e in entries:
         if e.group != current:
             if current is not None:
-                table.add_row("", "", "")
-            table.add_row(Text(e.group, style="bold underline"), "", "")
+                table.add_row(*blank)
+            table.add_row(Text(e.group, style="bold underline"), *blank[1:])
             current = e.group
         what = Text(e.description)
         if e.tooltip and e.tooltip != e.description:
             what.append(f" — {e.tooltip}", "dim")
-        table.add_row(Text(" / ".join(e.keys)), what, e.binding_id or "")
+        row = [Text(" / ".join(e.keys)), what] + ([e.binding_id or ""] if with_ids else [])
+        table.add_row(*row)
     return table
+
+
+class HelpTable:
+    """:func:`render_help` for the width it gets: the id column only where it leaves room to read."""
+
+    WIDE = 110
+
+    def __init__(self, entries: list[KeyHelp]) -> None:
+        self.entries = entries
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield render_help(self.entries, with_ids=options.max_width >= self.WIDE)
 
 
 class HelpScreen(Screen[None]):
@@ -132,7 +149,7 @@ class HelpScreen(Screen[None]):
         legend.append(" emergency waiting · ✓ acknowledged · ! urgent · ● unread · AH after hours", "dim")
         yield Static(legend, id="help-legend")
         with VerticalScroll(id="help-body"):
-            yield Static(render_help(self.entries), id="help-table")
+            yield Static(HelpTable(self.entries), id="help-table")
         yield Footer()
 
     def action_close(self) -> None:

@@ -34,14 +34,13 @@ class InboxScreen(Screen[None]):
         ),
         Binding("slash", "search", "Search", id="inbox.search", key_display="/", tooltip="Search every message"),
         Binding("w", "why", "Why", id="inbox.why", tooltip="Show or hide which rule set each tag"),
-        Binding("r", "refresh", "Refresh", id="inbox.refresh", tooltip="Reload counts and the list"),
+        Binding("r", "refresh", "Refresh", id="inbox.refresh", tooltip="Reload counts and the list", show=False),
         Binding(
             "escape",
             "back",
             "Back",
             id="inbox.back",
             tooltip="Back one step: to the thread list, then close the open thread, then to the queues",
-            show=False,
         ),
     ]
 
@@ -91,6 +90,9 @@ class InboxScreen(Screen[None]):
         first = backend.take_prefetched(self.queue, ThreadList.PAGE_SIZE)
         # Counts and emergencies follow the first rows (see _load_the_rest).
         self.query_one(ThreadList).load(backend.source(self.queue), first_page=first)
+        # Rows read by a helper process: open the store here once they are on screen (its
+        # imports would only slow the first frame down).
+        self.call_after_refresh(self.omni.open_pending_store)
 
     def apply_practice(self, tz: tzinfo | None, labels: dict[str, str]) -> None:
         """Show times in ``tz`` and queues by ``labels`` (redraws an open thread)."""
@@ -160,6 +162,7 @@ class InboxScreen(Screen[None]):
         self.query_one(Conversation).show(None)
         self.query_one(PatientCardView).show(None)
         self.query_one(ThreadList).focus()
+        self.omni.refresh_banners()  # back to the emergency that waited longest
 
     def update_summary(self, summary: ThreadSummary) -> None:
         """A newer summary of a thread (e.g. acknowledged): refresh the open conversation's header."""

@@ -22,6 +22,7 @@ from omnidesk.widgets.safe_text import safe_text
 
 DEBOUNCE_S = 0.3
 NAME_WIDTH = 24
+RESULT_LIMIT = 50
 
 
 def hit_prompt(hit: SearchHit, now: datetime) -> Text:
@@ -98,7 +99,7 @@ class SearchScreen(Screen[int | None]):
         self.query_one("#search-status", Static).update(Text(" Searching…", "dim"))
         run_service(
             self,
-            lambda: backend.search(query),
+            lambda: backend.search(query, limit=RESULT_LIMIT),
             lambda hits: SearchDone(query, hits),
             what="searching",
             group="search",
@@ -114,7 +115,12 @@ class SearchScreen(Screen[int | None]):
         results.clear_options()
         results.add_options([Option(hit_prompt(h, now)) for h in msg.hits])
         n = len(msg.hits)
-        status = f" {n} message{'s' if n != 1 else ''} (newest first)" if n else " No messages match."
+        if n >= RESULT_LIMIT:
+            status = f" The {n} newest matching messages — add words to narrow it down"
+        elif n:
+            status = f" {n} message{'s' if n != 1 else ''} (newest first)"
+        else:
+            status = " No messages match."
         self.query_one("#search-status", Static).update(Text(status, "dim"))
         if n:
             results.highlighted = 0

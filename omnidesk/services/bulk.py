@@ -59,8 +59,11 @@ def insert_rows(
     """
     if not rows:
         return
-    if conn.dialect.name != "sqlite":  # psycopg: SQLAlchemy's insertmanyvalues is already fast
-        conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
+    if conn.dialect.name != "sqlite":
+        if conn.dialect.driver == "psycopg" and len(rows) >= COPY_MIN_ROWS:
+            _copy_rows(conn, table, columns, rows, memo)
+        else:
+            conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
         return
     key = ("insert", table.name, tuple(columns))
     found = _SQL.get(key)
@@ -72,6 +75,35 @@ def insert_rows(
         found = _SQL[key] = (sql, [_processor(table.c[c], conn.dialect) for c in columns])
     sql, procs = found
     conn.exec_driver_sql(sql, rows if encoded else encode_rows(rows, procs, memo))
+
+
+COPY_MIN_ROWS = 50  # PostgreSQL: from this many rows on, COPY (~2x faster, a third of the CPU)
+
+
+def _copy_rows(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    memo: dict[Any, dict[Any, Any]] | None,
+) -> None:
+    """PostgreSQL + psycopg: ``COPY table (columns) FROM STDIN``, inside the caller's transaction.
+
+    psycopg adapts times, text, numbers and bytes itself; JSON columns are sent as JSON text.
+    A driver error becomes SQLAlchemy's (``IntegrityError`` …) without its parameters.
+    """
+    q = conn.dialect.identifier_preparer
+    sql = f"COPY {q.format_table(table)} ({', '.join(q.quote(c) for c in columns)}) FROM STDIN"
+    procs = [json.dumps if isinstance(table.c[c].type, JSON) else None for c in columns]
+    values = encode_rows(rows, procs, memo)
+    if not conn.in_transaction():
+        conn.begin()
+    try:
+        with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+            for row in values:
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _db_error(conn, sql, exc) from None
 
 
 def update_rows(
@@ -154,6 +186,9 @@ def select_in(
             value = params[name] if name in params else literals[name]
             fixed[name] = proc(value) if proc is not None and value is not None else value
     by_size: dict[int, str] = {}
+    if not conn.in_transaction():
+        conn.begin()  # what SQLAlchemy's autobegin would do (our BEGIN IMMEDIATE), before the driver's cursor
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # plain tuples, no Row objects
     for start in range(0, len(values), chunk):
         part = values[start : start + chunk]
         text_ = by_size.get(len(part))
@@ -165,8 +200,20 @@ def select_in(
                 args.extend(part)
             else:
                 args.append(fixed[name])
-        out.extend(conn.exec_driver_sql(text_, tuple(args)).fetchall())
+        try:
+            out.extend(cursor.execute(text_, args).fetchall())
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _db_error(conn, text_, exc) from None
+    cursor.close()
     return out
+
+
+def _db_error(conn: Connection, sql: str, exc: Exception) -> Exception:
+    """A driver error raised outside SQLAlchemy as SQLAlchemy's own (``IntegrityError`` …), no parameters."""
+    from sqlalchemy.exc import DBAPIError
+
+    dbapi = conn.dialect.loaded_dbapi
+    return DBAPIError.instance(sql, None, exc, dbapi.Error, hide_parameters=True, dialect=conn.dialect)
 
 
 _TIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"

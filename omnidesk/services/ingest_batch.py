@@ -242,18 +242,43 @@ class _UnionFind:
 
 @dataclass
 class IngestCache:
-    """What one ``ingest`` call remembers between its batches: contact ids and thread rows.
+    """What one ``ingest`` call remembers between its batches: contact ids, links, thread rows.
 
-    A cached thread is reused only while its stored ``version`` is unchanged; any failed
-    batch clears everything (its in-memory changes were rolled back in the store).
+    A cached thread is reused only while its stored ``version`` is unchanged. The contacts'
+    patient links are reused (SQLite only) while nothing at all was written since our last
+    commit: same connection, same ``PRAGMA data_version`` (no other connection committed)
+    and same ``total_changes`` (nobody else used this connection). Any failed batch clears
+    everything (its in-memory changes were rolled back in the store).
     """
 
     contacts: dict[tuple[str, str], int] = field(default_factory=dict)
     threads: dict[int, ThreadState] = field(default_factory=dict)
+    links: dict[int, list[int]] = field(default_factory=dict)
+    _quiet_since: tuple[Any, int, int] | None = None  # (driver connection, data_version, total_changes)
 
     def clear(self) -> None:
         self.contacts.clear()
         self.threads.clear()
+        self.links.clear()
+        self._quiet_since = None
+
+    def links_for(self, conn: Connection) -> dict[int, list[int]]:
+        """The cached links if nothing was written since our last commit; else an empty cache."""
+        if self._quiet_since is None or _write_mark(conn) != self._quiet_since:
+            self.links.clear()
+        return self.links
+
+    def committed(self, conn: Connection) -> None:
+        """Remember the store's write mark right after our commit (SQLite; elsewhere nothing)."""
+        self._quiet_since = _write_mark(conn)
+
+
+def _write_mark(conn: Connection) -> tuple[Any, int, int] | None:
+    if conn.dialect.name != "sqlite":
+        return None
+    raw = conn.connection.dbapi_connection
+    (version,) = raw.execute("PRAGMA data_version").fetchone()  # type: ignore[union-attr]
+    return (raw, version, raw.total_changes)  # type: ignore[union-attr]  # the object: its id is never reused
 
 
 @dataclass
@@ -312,7 +337,12 @@ class _Batch:
         if missing:
             known.update(ensure_contacts(self.conn, missing, self.now))
         ids = {k: known[k] for k in keys}
-        links = patients_by_contact(self.conn, ids.values()) if ids else {}
+        links = self.cache.links_for(self.conn)
+        need = [cid for cid in set(ids.values()) if cid not in links]
+        if need:
+            found = patients_by_contact(self.conn, need)
+            for cid in need:
+                links[cid] = found.get(cid, [])
         for item in self.items:
             if item.contact_key:
                 item.contact_id = ids[item.contact_key]
@@ -765,6 +795,7 @@ class PendingBatch:
                 try:
                     batch.index_text()
                     self._trans.commit()
+                    batch.cache.committed(batch.conn)
                 finally:
                     _abandon(batch.conn, self._trans)
         except BaseException:

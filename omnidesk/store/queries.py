@@ -16,9 +16,10 @@ query for the page's unmatched threads only. Counts (:func:`queue_counts`,
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +32,7 @@ from sqlalchemy import (
     false,
     literal_column,
     select,
+    text,
     true,
     tuple_,
     update,
@@ -295,10 +297,6 @@ def message_from_row(row, atts: tuple[AttachmentView, ...] = ()) -> MessageView:
     )
 
 
-def brief_from_row(row) -> PatientBrief:
-    return PatientBrief(id=row.id, mrn=row.mrn, name=person_name(row.first_name, row.last_name) or row.mrn, dob=row.dob)
-
-
 # ---------------------------------------------------------------------------- inbox pages
 
 
@@ -521,20 +519,37 @@ def _summaries(conn: Connection, rows: Sequence[Any], with_candidates: bool) -> 
     return _summaries_from_rows(conn, rows, cands)
 
 
-_CANDIDATES = (
-    select(patient_contacts.c.contact_id, _p.c.id, _p.c.mrn, _p.c.first_name, _p.c.last_name, _p.c.dob)
-    .join(_p, _p.c.id == patient_contacts.c.patient_id)
-    .where(patient_contacts.c.contact_id.in_(bindparam("contact_ids", expanding=True)))
-    .order_by(patient_contacts.c.contact_id, _p.c.last_name, _p.c.first_name, _p.c.id)
-)
+_CANDIDATES_SQL = """SELECT pc.contact_id, p.id, p.mrn, p.first_name, p.last_name, p.dob
+FROM patient_contacts pc JOIN patients p ON p.id = pc.patient_id
+WHERE pc.contact_id IN ({ids})
+ORDER BY pc.contact_id, p.last_name, p.first_name, p.id"""
+_CANDIDATE_IDS = {
+    "sqlite": "SELECT value FROM json_each(:ids)",  # the ids as one JSON array
+    "postgresql": "SELECT unnest(CAST(:ids AS BIGINT[]))",  # … as one array
+}
+
+
+def _candidates_stmt(dialect: str):
+    """One statement for any number of contacts: the ids are one parameter, so the SQL is
+    compiled once and never re-rendered per page."""
+    return text(_CANDIDATES_SQL.replace("{ids}", _CANDIDATE_IDS.get(dialect, _CANDIDATE_IDS["postgresql"])))
+
+
+_CANDIDATES = Prepared(_candidates_stmt)
 
 
 def candidates_for_contacts(conn: Connection, contact_ids: Iterable[int]) -> dict[int, tuple[PatientBrief, ...]]:
     """For each contact, the patients linked to it (a household's shared phone), by name."""
-    rows = conn.execute(_CANDIDATES, {"contact_ids": sorted(set(contact_ids))}).all()
+    wanted = sorted({int(c) for c in contact_ids})
+    if not wanted:
+        return {}
+    sqlite = conn.dialect.name == "sqlite"
+    rows = _CANDIDATES.rows(conn, {"ids": json.dumps(wanted) if sqlite else wanted})
     out: dict[int, list[PatientBrief]] = defaultdict(list)
-    for r in rows:
-        out[r.contact_id].append(brief_from_row(r))
+    for contact_id, pid, mrn, first, last, dob in rows:
+        if sqlite and isinstance(dob, str):
+            dob = date.fromisoformat(dob)
+        out[contact_id].append(PatientBrief(id=pid, mrn=mrn, name=person_name(first, last) or mrn, dob=dob))
     return {k: tuple(v) for k, v in out.items()}
 
 

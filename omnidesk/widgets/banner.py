@@ -23,11 +23,13 @@ def banner_text(
     key: str = "a",
     total: int | None = None,
     started: Mapping[int, datetime] | None = None,
+    target: int | None = None,
 ) -> Text | None:
     """The banner line for the emergency that has waited longest (None when there is none).
 
     It names the queue and the thread number (what ``key`` acknowledges), never the patient.
 
+    ``target`` is the thread the key acknowledges when it is not the oldest (the open one).
     ``total`` is how many wait in all, when more than ``emergencies`` holds. The wait counts
     from when each thread became an emergency: ``started[thread id]`` when known (see
     :func:`~omnidesk.widgets.formatting.emergency_start`), else the summary's own idea.
@@ -39,7 +41,8 @@ def banner_text(
     def start(t: ThreadSummary) -> datetime:
         return known.get(t.id) or emergency_start(t)
 
-    oldest = min(emergencies, key=lambda t: (start(t), t.id))
+    chosen = [t for t in emergencies if t.id == target]  # the one the key acts on, when not the oldest
+    oldest = chosen[0] if chosen else min(emergencies, key=lambda t: (start(t), t.id))
     queue = labels.get(oldest.queue, queue_label(oldest.queue))
     text = Text(
         f" EMERGENCY — {queue} #{oldest.id} — waiting {waited(start(oldest), now)} — press {key} to acknowledge"
@@ -79,9 +82,10 @@ class EmergencyBanner(Static):
         key: str = "a",
         total: int | None = None,
         started: Mapping[int, datetime] | None = None,
+        target: int | None = None,
     ) -> None:
         """Show (or hide, when ``emergencies`` is empty) the banner as of ``now``."""
         self.emergencies = tuple(emergencies)
-        text = banner_text(emergencies, now, labels, key, total, started)
+        text = banner_text(emergencies, now, labels, key, total, started, target)
         self.set_class(text is not None, "-active")
         self.update(text or "")

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from omnidesk.model import Direction, MessageView, ThreadDetail, ThreadSummary, Urgency
+from omnidesk.model import Direction, MessageView, ThreadDetail, ThreadStatus, ThreadSummary, Urgency
 from omnidesk.widgets.formatting import (
     CHANNEL_NAMES,
     CHANNEL_STYLES,
@@ -26,14 +26,18 @@ from omnidesk.widgets.safe_text import clean, safe_body, safe_text
 from omnidesk.widgets.thread_row import display_name
 
 
-def emergency_status(t: ThreadSummary, tz: tzinfo | None) -> Text | None:
-    """ "EMERGENCY — not acknowledged" or "acknowledged by X at HH:MM" (None for other threads)."""
+def emergency_status(t: ThreadSummary, tz: tzinfo | None, now: datetime | None = None) -> Text | None:
+    """ "EMERGENCY — not acknowledged" or "acknowledged by X at HH:MM" (None for other threads).
+
+    The date is added when the acknowledgment was not today (``now``, in ``tz``)."""
     if t.urgency is not Urgency.EMERGENCY:
         return None
     if t.emergency_ack_at is None:
         return Text(" EMERGENCY — not acknowledged ", style="bold white on red")
     who = clean(t.emergency_ack_by or "staff")
-    return Text(f"Emergency acknowledged by {who} at {local_time(t.emergency_ack_at, tz, with_date=False)}", "red")
+    at = t.emergency_ack_at
+    today = now is not None and local_time(at, tz, fmt="%Y-%m-%d") == local_time(now, tz, fmt="%Y-%m-%d")
+    return Text(f"Emergency acknowledged by {who} at {local_time(at, tz, with_date=not today)}", "red")
 
 
 def render_thread_header(t: ThreadSummary, tz: tzinfo | None, now: datetime, labels: dict[str, str]) -> Text:
@@ -46,13 +50,13 @@ def render_thread_header(t: ThreadSummary, tz: tzinfo | None, now: datetime, lab
     if t.assignee:
         out.append(" · assigned to ")
         out.append_text(safe_text(t.assignee))
-    due, late = due_label(t.due_at, now)
+    due, late = due_label(t.due_at, now) if t.status is ThreadStatus.OPEN else ("", False)
     if due:
         out.append(" · ")
         out.append(due, "bold red" if late else "dim")
     if t.after_hours:
         out.append(" · after hours", "magenta")
-    status = emergency_status(t, tz)
+    status = emergency_status(t, tz, now)
     if status is not None:
         out.append("\n")
         out.append_text(status)
@@ -92,9 +96,10 @@ def render_message(m: MessageView, tz: tzinfo | None, now: datetime, *, why: boo
     if why:
         if m.matched:
             for match in m.matched:
-                line = Text("  why: ", "dim")
-                line.append(clean(match.rule), "bold")
-                line.append(f" → {clean(match.sets)} matched ", "dim")
+                line = Text("  why: rule ", "dim")
+                rule, sets = clean(match.rule), clean(match.sets)
+                line.append(rule, "bold")
+                line.append(f" → {sets} matched " if sets and sets != rule else " matched ", "dim")
                 line.append_text(safe_text(f"“{clean(match.text)}”", "italic"))
                 parts.append(line)
         else:

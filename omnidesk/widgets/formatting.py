@@ -135,7 +135,8 @@ def due_label(due_at: datetime | None, now: datetime) -> tuple[str, bool]:
     if due_at is None:
         return "", False
     if due_at <= now:
-        return f"late {short_duration(now - due_at)}", True
+        span = short_duration(now - due_at)
+        return ("due now" if span == "now" else f"late {span}"), True
     return f"due {short_duration(due_at - now)}", False
 
 
@@ -146,7 +147,7 @@ def intents_label(intents: tuple[str, ...] | list[str], limit: int = 2) -> str:
     return ", ".join(shown) + (f" +{rest}" if rest > 0 else "")
 
 
-def local_time(at: datetime, tz: tzinfo | None, *, with_date: bool = True) -> str:
-    """``at`` in the practice's time zone: "Tue 14 Mar 09:41" (or "09:41")."""
+def local_time(at: datetime, tz: tzinfo | None, *, with_date: bool = True, fmt: str | None = None) -> str:
+    """``at`` in the practice's time zone: "Tue 14 Mar 09:41" (or "09:41", or ``fmt``)."""
     local = at.astimezone(tz) if tz is not None else at.astimezone()
-    return local.strftime("%a %d %b %H:%M") if with_date else local.strftime("%H:%M")
+    return local.strftime(fmt or ("%a %d %b %H:%M" if with_date else "%H:%M"))

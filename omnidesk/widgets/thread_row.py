@@ -84,8 +84,8 @@ def row_segments(t: ThreadSummary, width: int, now: datetime, styles: RowStyles)
     elif t.patient_id is None:
         name_style += Style(italic=True)
     due_text, late = due_label(t.due_at, now)
-    if t.status is not ThreadStatus.OPEN and not due_text:
-        due_text = t.status.value
+    if t.status is not ThreadStatus.OPEN:  # a closed or snoozed thread is not late: say what it is
+        due_text, late = t.status.value, False
     preview = clean(t.preview)
     if t.subject and "email" in t.channels:
         preview = f"{clean(t.subject)} — {preview}"

@@ -86,3 +86,39 @@ def test_thread_state_values_follow_row_order() -> None:
     state = ThreadState.new(3, 4, at)
     state.subject, state.preview, state.due_at = "s", "p", at + timedelta(hours=1)
     assert tuple(state.row(at).values()) == state.values(at)
+
+
+def test_encoder_gives_what_insert_rows_would(sqlite_engine: Engine) -> None:
+    from omnidesk.services.bulk import Encoder
+
+    at = datetime(2024, 12, 31, 23, 30, 0, 7, tzinfo=timezone(timedelta(hours=-5)))
+    dialect = sqlite_engine.dialect
+    with sqlite_engine.connect() as conn:
+        enc = Encoder(conn, {})
+        assert enc.time(at) == threads.c.last_message_at.type._cached_bind_processor(dialect)(at)
+        assert enc.time(None) is None
+        js = messages.c.matched.type._cached_bind_processor(dialect)
+        for value in (["sms", "email"], ("general",), [], [{"rule": "r", "sets": "urgency", "text": "x"}]):
+            assert enc.json(value) == js(list(value))
+        assert enc.json(["a"]) is enc.json(["a"])  # converted once
+
+
+@pytest.mark.parametrize("chunk", [2, 900])
+def test_select_in_matches_a_plain_query(engine: Engine, chunk: int) -> None:
+    from sqlalchemy import bindparam
+
+    from omnidesk.services.bulk import select_in
+
+    at = datetime(2024, 5, 6, 14, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        ids = allocate_ids(conn, contacts, 5)
+        rows = [(i, "phone" if n % 2 else "email", f"v{n}", at + timedelta(days=n)) for n, i in enumerate(ids)]
+        insert_rows(conn, contacts, ["id", "kind", "value", "created_at"], rows)
+        stmt = select(contacts.c.id, contacts.c.value).where(
+            contacts.c.kind == "email",  # a literal
+            contacts.c.created_at >= bindparam("since"),  # a parameter with a bind processor
+            contacts.c.value.in_(bindparam("ids", expanding=True)),
+        )
+        got = select_in(conn, stmt, ["v0", "v1", "v2", "v4", "nope"], {"since": at + timedelta(days=1)}, chunk=chunk)
+        assert sorted(got) == [(ids[2], "v2"), (ids[4], "v4")]
+        assert select_in(conn, stmt, [], {"since": at}) == []

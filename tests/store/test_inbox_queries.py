@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import pickle
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from sqlalchemy import Engine, select, text
 from store_data import T0, Seed
 
-from omnidesk.model import QUEUE_EMERGENCY, QUEUE_UNMATCHED, PageKey, ThreadStatus
+from omnidesk.model import QUEUE_EMERGENCY, QUEUE_UNMATCHED, PageKey, ThreadStatus, Urgency
 from omnidesk.store import queries as q
 from omnidesk.store import queue_stats
 from omnidesk.store.engine import make_engine, reading
+from omnidesk.store.prepared import Prepared
 
 QUEUES = ["front_desk", "nurse", "billing", QUEUE_UNMATCHED, QUEUE_EMERGENCY, "custom_q"]
 STATUSES = [s.value for s in ThreadStatus]
@@ -228,7 +230,7 @@ def test_thread_detail(engine: Engine) -> None:
 def test_unmatched_thread_lists_the_candidates(engine: Engine) -> None:
     seed = Seed(engine)
     phone = seed.contact("+15559990000")
-    a = seed.patient("Zoe", "Diaz", contacts_=((phone, "mobile"),))
+    a = seed.patient("Zoe", "Diaz", dob=date(1990, 1, 2), contacts_=((phone, "mobile"),))
     b = seed.patient("Ada", "Diaz", contacts_=((phone, "mobile"),))
     seed.patient("Other", "Person")
     tid = seed.thread(contact_id=phone, queue=QUEUE_UNMATCHED)
@@ -237,7 +239,8 @@ def test_unmatched_thread_lists_the_candidates(engine: Engine) -> None:
         page = {t.id: t for t in q.thread_page(conn, status="open", queue=QUEUE_UNMATCHED)}
         detail = q.thread_detail(conn, tid, now=T0)
     assert [c.id for c in page[tid].candidates] == [b, a]  # by name
-    assert page[tid].candidates[0].name == "Ada Diaz"
+    assert page[tid].candidates[0].name == "Ada Diaz" and page[tid].candidates[0].dob is None
+    assert page[tid].candidates[1].dob == date(1990, 1, 2)
     assert page[lone].candidates == ()
     assert detail is not None and detail.patient is None and len(detail.summary.candidates) == 2
 
@@ -256,3 +259,55 @@ def test_mark_read_and_acknowledge(engine: Engine) -> None:
     assert s is not None
     assert s.unread_count == 0 and not s.pinned and s.version == 2
     assert s.emergency_ack_by == "Nora Nurse" and s.emergency_ack_at == T0
+
+
+def test_summary_fields_from_the_lean_row_path(engine: Engine) -> None:
+    """Every field as stored, with the model's types: aware UTC times, tuples, enums, names."""
+    seed = Seed(engine)
+    nurse = seed.staff("nurse", display_name="Nora Nurse")
+    desk = seed.staff("desk", display_name="Dee Desk")
+    phone = seed.contact("+15551230000")
+    pid = seed.patient("Ana", "Lopez", contacts_=((phone, "mobile"),))
+    due = T0 + timedelta(hours=3, microseconds=7)
+    tid = seed.thread(
+        patient_id=pid,
+        contact_id=phone,
+        queue="nurse",
+        priority=3,
+        urgency="urgent",
+        intents=["refill", "general"],
+        channels=["email", "sms"],
+        subject="Re: meds",
+        preview="please refill",
+        message_count=4,
+        unread_count=2,
+        last_message_at=T0,
+        due_at=due,
+        after_hours=True,
+        assignee_id=nurse.id,
+        emergency_ack_by=desk.id,
+        emergency_ack_at=T0 - timedelta(minutes=1),
+    )
+    with reading(engine) as conn:
+        (s,) = q.thread_page(conn, status="open", queue="nurse")
+        assert q.thread_summary(conn, tid) == s
+    assert (s.id, s.patient_id, s.patient_name, s.contact) == (tid, pid, "Ana Lopez", "+15551230000")
+    assert s.status is ThreadStatus.OPEN and s.urgency is Urgency.URGENT and (s.queue, s.priority) == ("nurse", 3)
+    assert s.intents == ("refill", "general") and s.channels == ("email", "sms")
+    assert (s.message_count, s.unread_count, s.preview, s.subject) == (4, 2, "please refill", "Re: meds")
+    assert s.last_message_at == T0 and s.last_message_at.tzinfo is UTC
+    assert s.due_at == due and s.due_at.tzinfo is UTC and s.after_hours is True
+    assert (s.assignee, s.emergency_ack_by, s.emergency_ack_at) == ("Nora Nurse", "Dee Desk", T0 - timedelta(minutes=1))
+    assert s.stored_pinned is False and s.version == 1 and s.candidates == ()
+    assert s.key == PageKey(False, T0, tid)
+    assert pickle.loads(pickle.dumps(s)) == s  # the launch prefetch sends pages through a pipe
+
+
+def test_driver_errors_surface_as_sqlalchemy_errors_without_values(engine: Engine) -> None:
+    """The lean path runs on the DBAPI cursor; its errors still reach store_errors as SQLAlchemy's."""
+    from sqlalchemy.exc import DBAPIError
+
+    bad = Prepared(lambda _d: select(text("nope")).select_from(text("no_such_table")).where(text("x = :secret")))
+    with reading(engine) as conn, pytest.raises(DBAPIError) as err:
+        bad.rows(conn, {"secret": "Ana Lopez +15551230000"})
+    assert "Ana Lopez" not in str(err.value) and "no_such_table" in str(err.value)

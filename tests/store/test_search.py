@@ -186,3 +186,63 @@ def test_query_parsing() -> None:
     assert q.fts5(stem=True) == '"dolor" "pec"*'
     assert SearchQuery.parse("😀 ** ()").terms == ()
     assert len(SearchQuery.parse(" ".join(f"w{i}" for i in range(100))).terms) == search_mod.MAX_TERMS
+
+
+def _snippet_by_words(body: str | None, subject: str | None, query: SearchQuery) -> str:
+    """The word-by-word reference the regex fast path must agree with."""
+    terms = {search_mod._fold(t) for t in query.terms}
+    last = search_mod._fold(query.terms[-1]) if query.prefix else None
+    for source in (body or "", subject or ""):
+        for m in search_mod._WORD.finditer(source):
+            w = search_mod._fold(m.group())
+            if w in terms or (last is not None and w.startswith(last)):
+                return search_mod._excerpt(source, m.start(), search_mod.SNIPPET_WIDTH)
+    return search_mod._excerpt(body or subject or "", 0, search_mod.SNIPPET_WIDTH)
+
+
+@pytest.mark.parametrize("raw", ["refill", "REFILL pills", "pil", "re fill", "pain", "medicacion", "médicación", "x_y"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Need a Refill of my pills, refills are late. " * 3,
+        "prefill unrefilled refill_x refill",
+        "dolor de pecho, medicación y pain",
+        "no match here at all, just filler text " * 4,
+        "PAIN-killers: painful pain",
+        "x_y x y",
+        "",
+    ],
+)
+def test_snippet_fast_path_agrees_with_the_word_loop(raw: str, body: str) -> None:
+    query = SearchQuery.parse(raw)
+    for subject in (None, "Refill request", "médicación"):
+        assert search_mod.snippet(body, subject, query) == _snippet_by_words(body, subject, query)
+
+
+def test_postgresql_newest_first_walk_then_gin(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Common words: the newest rows are walked (a short window here), older hits come from GIN."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's search strategy")
+    seed = Seed(engine)
+    t = seed.thread()
+    want = [seed.message(t, f"fiebre {i}" if i % 3 == 0 else f"tos {i}") for i in range(90)]
+    want = [mid for i, mid in enumerate(want) if i % 3 == 0][::-1]
+    walked: list[int] = []
+    real = search_mod._PG_RECENT
+    monkeypatch.setattr(search_mod, "_pg_lexeme_freqs", lambda conn: ({"fiebre": 0.33}, 0.001))
+    monkeypatch.setattr(search_mod, "PG_RECENT_WINDOW", 20)
+    monkeypatch.setattr(search_mod, "PG_WALK_MAX", 20)
+    with reading(engine) as conn:
+        orig = conn.execute
+
+        def execute(stmt, *args, **kw):
+            if stmt is real:
+                walked.append(1)
+            return orig(stmt, *args, **kw)
+
+        monkeypatch.setattr(conn, "execute", execute)
+        hits = search_messages(conn, "fiebre", limit=25)
+    assert walked, "the newest-first walk ran"
+    assert [h.message_id for h in hits] == want[:25]  # 20-row window: ~7 walked, the rest from GIN
+    monkeypatch.setattr(search_mod, "_pg_lexeme_freqs", lambda conn: ({}, 0.0))  # rare: GIN only
+    assert [h.message_id for h in _find(engine, "fiebre", limit=25)] == want[:25]

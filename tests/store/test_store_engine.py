@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine, insert, select, text
 
-from omnidesk.store.engine import make_engine, reading, sqlite_path, sqlite_url
+from omnidesk.store.engine import SQLITE_CACHE_KIB, make_engine, reading, sqlite_path, sqlite_url
 from omnidesk.store.schema import staff
 
 
@@ -106,3 +106,19 @@ def test_sqlite_path() -> None:
     assert sqlite_path("sqlite:////tmp/x/o.db").as_posix() == "/tmp/x/o.db"
     assert sqlite_path("sqlite://") is None
     assert sqlite_path("postgresql+psycopg://u@h/db") is None
+
+
+def test_sqlite_page_cache_is_bounded(sqlite_engine: Engine) -> None:
+    """Per-connection page cache (16 MiB): the console's memory budget rests on it."""
+    with sqlite_engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw.execute("PRAGMA cache_size").fetchone()[0] == -SQLITE_CACHE_KIB == -16384
+
+
+def test_postgresql_session_plans_with_the_values(engine: Engine) -> None:
+    """No generic plans (blind to a search's tsquery or a page's LIMIT) and no JIT on our sessions."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL session settings")
+    with reading(engine) as conn:
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+        assert conn.exec_driver_sql("SHOW jit").scalar() == "off"

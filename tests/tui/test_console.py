@@ -370,8 +370,20 @@ async def test_acknowledge_acts_on_the_banners_thread_not_the_resting_cursor(mak
         app.refresh_all()
         await settle(pilot)
         tl = app.screen.query_one(ThreadList)
-        assert tl.cursor == 0 and tl.highlighted.id != older  # the newer emergency sits on top
-        assert f"Emergency #{older} — waiting 3m 00s" in _rendered(app.screen.query_one(EmergencyBanner))
+        tl.move_to(0)
+        await settle(pilot)
+        assert tl.highlighted.id != older  # the newer emergency sits on top
+        banner = app.screen.query_one(EmergencyBanner)
+        assert f"Emergency #{older} — waiting 3m 00s" in _rendered(banner)
+        # Opening the newer one makes it the banner's (and the key's) thread; closing it, not.
+        newer = tl.highlighted.id
+        await pilot.press("enter")
+        await settle(pilot)
+        assert f"Emergency #{newer} — waiting 1m 00s" in _rendered(banner)
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        assert app.screen.current is None
+        assert f"Emergency #{older} — waiting 3m 00s" in _rendered(banner)
         await pilot.press("a")
         await settle(pilot)
         # The banner's thread (the one waiting longest) was acknowledged and opened, not the top row.
@@ -423,3 +435,39 @@ async def test_the_right_pane_wraps_at_every_size(make_app) -> None:
             assert "MRN M004" in text and "MRN M005" in text, (size, text)
             conv = app.screen.query_one("#conversation-body")
             assert "This is the Price house, can someone call us back about results" in shown(conv), size
+
+
+async def test_rows_read_before_the_store_opens_are_the_first_frame(make_app, contexts) -> None:
+    """The command line's launch: a helper process read the first page; the console draws it
+    before its own store is open, then opens it (after that frame) and carries on as usual."""
+    import threading
+
+    from omnidesk.services import inbox
+    from omnidesk.widgets.thread_list import ThreadList as TL
+
+    rows = inbox.thread_page(contexts("frontdesk"), queue=None, limit=TL.PAGE_SIZE)
+    release, calls = threading.Event(), []
+
+    def slow_open():
+        calls.append(1)
+        assert release.wait(10)
+        return contexts("frontdesk")
+
+    app = make_app()
+    app.ctx_factory = slow_open
+    app.preload_page(rows, TL.PAGE_SIZE)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        tl = app.screen.query_one(ThreadList)
+        assert [tl.row(i).id for i in range(tl.row_count)] == [t.id for t in rows]
+        assert "Ana Ruiz" in _line(tl, 0)
+        assert app.screen.query_one(QueueList).counts == {}  # counts wait for the store
+        release.set()
+        await settle(pilot)
+        assert calls == [1]
+        assert app.screen.query_one(QueueList).counts  # the store opened: counts and emergencies came
+        assert app.emergencies and app.emergencies[0].id == rows[0].id
+        await pilot.press("j", "enter")
+        await settle(pilot)
+        detail = app.screen.query_one(Conversation).detail
+        assert detail is not None and detail.summary.id == rows[1].id

@@ -23,6 +23,8 @@ def test_due_and_breach() -> None:
     assert due_label(None, NOW) == ("", False)
     assert due_label(NOW + timedelta(minutes=45), NOW) == ("due 45m", False)
     assert due_label(NOW - timedelta(hours=2), NOW) == ("late 2h", True)
+    assert due_label(NOW - timedelta(seconds=20), NOW) == ("due now", True)  # not "late now"
+    assert due_label(NOW + timedelta(seconds=20), NOW) == ("due now", False)
 
 
 def test_intents_label() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC
 
 import pytest
 from textual.app import App, ComposeResult
@@ -16,9 +17,11 @@ BIG = 100_000
 
 
 class ListApp(App[None]):
-    def __init__(self, source: ListSource) -> None:
+    def __init__(self, source: ListSource, first_page: list[ThreadSummary] | None = None) -> None:
         super().__init__()
         self.source = source
+        self.first_page = first_page
+        self.at_mount: tuple[int, ThreadSummary | None, bool] | None = None
         self.highlights: list[int | None] = []
         self.selected: list[int] = []
         self.failures: list[BaseException] = []
@@ -29,7 +32,8 @@ class ListApp(App[None]):
     def on_mount(self) -> None:
         tl = self.query_one(ThreadList)
         tl.focus()
-        tl.load(self.source)
+        tl.load(self.source, first_page=self.first_page)
+        self.at_mount = (tl.row_count, tl.row(0), tl.total_known)
 
     def on_thread_list_highlighted(self, msg: ThreadList.Highlighted) -> None:
         self.highlights.append(msg.thread.id if msg.thread else None)
@@ -172,6 +176,23 @@ async def test_a_failing_source_is_reported_not_fatal() -> None:
         assert "Could not load" in line_text(app.query_one(ThreadList), 0)
 
 
+async def test_a_first_page_read_beforehand_is_drawn_at_once(big: ListSource) -> None:
+    """``load(first_page=...)``: the rows are there before any worker ran; only the total is fetched."""
+    first = big.page_after(None, ThreadList.PAGE_SIZE)
+    big.calls.clear()
+
+    app = ListApp(big, first_page=first)
+    async with app.run_test(size=(120, 30)) as pilot:
+        assert app.at_mount is not None
+        count, top, known = app.at_mount
+        assert count == ThreadList.PAGE_SIZE and top is first[0] and not known
+        await settle(pilot)
+        assert "Patient 1 " in line_text(app.query_one(ThreadList), 0)
+        tl = app.query_one(ThreadList)
+        assert tl.row_count == BIG and tl.total_known
+        assert big.calls == [("total", None)]  # page 0 was not read again
+
+
 async def test_a_short_list_is_not_counted() -> None:
     source = ListSource([row(i) for i in range(1, 8)])
     app = ListApp(source)
@@ -228,3 +249,27 @@ def test_row_names() -> None:
     assert _plain(late).startswith("!!")
     acked = replace(late, emergency_ack_at=NOW, emergency_ack_by="Front Desk")
     assert _plain(acked).startswith(" ✓")
+
+
+def test_a_closed_thread_is_not_late() -> None:
+    from omnidesk.model import ThreadStatus
+
+    overdue = row(8, due_at=NOW.replace(hour=10))
+    assert "late 5h" in _plain(overdue, 140)
+    closed = replace(overdue, status=ThreadStatus.CLOSED)
+    assert "closed" in _plain(closed, 140) and "late" not in _plain(closed, 140)
+
+
+def test_the_header_dates_an_acknowledgment_from_another_day() -> None:
+    from datetime import timedelta
+
+    from omnidesk.model import ThreadStatus
+    from omnidesk.widgets.conversation import render_thread_header
+
+    t = replace(row(9, due_at=NOW - timedelta(days=3)), urgency=Urgency.EMERGENCY, emergency_ack_by="Nurse")
+    today = render_thread_header(replace(t, emergency_ack_at=NOW - timedelta(minutes=5)), UTC, NOW, {}).plain
+    assert "acknowledged by Nurse at 14:55" in today and "late 3d" in today
+    earlier = replace(t, emergency_ack_at=NOW - timedelta(days=3), status=ThreadStatus.CLOSED)
+    text = render_thread_header(earlier, UTC, NOW, {}).plain
+    assert "acknowledged by Nurse at Tue 11 Mar 15:00" in text
+    assert "late" not in text  # closed: its old target no longer matters
