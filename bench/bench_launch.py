@@ -7,7 +7,14 @@ database beforehand). Interpreter start, imports, opening the store, the first q
 and the first paint are all inside the figure. Memory is the child's VmRSS/VmHWM at
 that moment and again after it has settled. Budget: ≤ 0.6 s; memory ≤ 150 MB.
 
-    .venv/bin/python bench/bench_launch.py [--db URL] [--runs 7]
+Each run also prints the CPU the console process had used by then: unlike the wall time,
+it hardly depends on what else the machine is doing (quote the load average with both).
+The console reads its first page in a forked helper process (``omnidesk.services.prefetch``);
+``OMNIDESK_NO_PREFETCH=1`` measures the one-process launch instead, and ``--pythonpath DIR``
+runs another checkout of the package (e.g. ``git archive <commit> omnidesk | tar -x -C DIR``)
+for a before/after on the same machine and load.
+
+    .venv/bin/python bench/bench_launch.py [--db URL] [--runs 7] [--pythonpath DIR]
 """
 
 from __future__ import annotations

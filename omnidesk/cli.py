@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from omnidesk.services.context import Context
 
 EXIT_OK = 0
+RULES_DIR_HELP = "a folder with practice.toml / rules*.toml (default: $OMNIDESK_CONFIG or ~/.config/omnidesk)"
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
@@ -111,7 +112,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("classify", help="classify JSON lines from stdin (id, channel, subject, body)")
     _add_common(c)
-    c.add_argument("--rules-dir", type=Path, help="a folder with practice.toml / rules*.toml overrides")
+    c.add_argument("--rules-dir", type=Path, help=RULES_DIR_HELP)
     c.set_defaults(func=_cmd_classify)
 
     rules = sub.add_parser("rules", help="work with the triage rules")
@@ -119,7 +120,7 @@ def _build_parser() -> argparse.ArgumentParser:
     c = rules_sub.add_parser("test", help="score the rules on a labeled JSON-lines file")
     _add_common(c)
     c.add_argument("file", type=Path)
-    c.add_argument("--rules-dir", type=Path, help="a folder with practice.toml / rules*.toml overrides")
+    c.add_argument("--rules-dir", type=Path, help=RULES_DIR_HELP)
     c.set_defaults(func=_cmd_rules_test)
 
     c = sub.add_parser("match", help="give an Unmatched thread to a patient (links an unknown sender)")
@@ -295,18 +296,18 @@ def _cmd_thread(args: argparse.Namespace) -> int:
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
-    from omnidesk.rules.triage import TriageEngine
     from omnidesk.services.classify import classify_stream
+    from omnidesk.services.context import load_triage
 
-    engine = TriageEngine.load(args.rules_dir)
+    engine = load_triage(args.rules_dir)
     return int(classify_stream(engine, sys.stdin, sys.stdout) or EXIT_OK)
 
 
 def _cmd_rules_test(args: argparse.Namespace) -> int:
-    from omnidesk.rules.triage import TriageEngine
     from omnidesk.services.classify import rules_test
+    from omnidesk.services.context import load_triage
 
-    engine = TriageEngine.load(args.rules_dir)
+    engine = load_triage(args.rules_dir)
     text, code = rules_test(engine, args.file)
     print(text)
     return code

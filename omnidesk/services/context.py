@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omnidesk.model import StaffUser
@@ -12,6 +14,37 @@ if TYPE_CHECKING:  # not imported at run time: opening the console must not wait
     from sqlalchemy import Engine
 
     from omnidesk.rules.triage import TriageEngine
+
+
+ENV_CONFIG = "OMNIDESK_CONFIG"
+
+
+def config_dir() -> Path:
+    """The practice's settings folder (``practice.toml``, ``rules*.toml``): ``$OMNIDESK_CONFIG``,
+    else the platform's user config directory (e.g. ``~/.config/omnidesk``)."""
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env)
+    from platformdirs import user_config_path
+
+    return user_config_path("omnidesk", appauthor=False)
+
+
+def load_triage(folder: Path | None = None) -> TriageEngine:
+    """The shipped rules and practice settings with ``folder``'s overrides (default :func:`config_dir`).
+
+    A bad settings file becomes an ``OmnideskError`` that names the file and the key.
+    """
+    from omnidesk.rules.practice import PracticeConfigError
+    from omnidesk.rules.ruleset import RulesError
+    from omnidesk.rules.triage import TriageEngine
+    from omnidesk.services.errors import OmnideskError
+
+    folder = config_dir() if folder is None else folder
+    try:
+        return TriageEngine.load(folder if folder.is_dir() else None)
+    except (PracticeConfigError, RulesError) as exc:
+        raise OmnideskError(str(exc), hint=f"fix the file in {folder} and start again", code="config") from None
 
 
 @dataclass
@@ -27,9 +60,7 @@ class Context:
     def triage(self) -> TriageEngine:
         if self._triage is not None:
             return self._triage
-        from omnidesk.rules.triage import TriageEngine
-
-        return TriageEngine.load()
+        return load_triage()
 
     def as_user(self, user: StaffUser) -> Context:
         """The same store and rules, acting as ``user``."""

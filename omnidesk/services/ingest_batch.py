@@ -2,12 +2,18 @@
 
 Everything the batch needs from the store is preloaded with a handful of set queries
 (existing provider ids, contacts, patient links, header-linked threads, open threads of
-the batch's patients and contacts); threads are updated in memory and written back with
-one ``executemany`` each for inserts and updates; no ORM, no per-row round trips.
+the batch's patients and contacts); threads are folded in memory, then written back once
+each: new threads INSERTed with their final values, touched threads UPDATEd with only the
+columns that changed (one ``executemany`` per column set); no ORM, no per-row round trips.
 
 Thread updates use optimistic concurrency (``version``): if a staff action changed a
 thread between our read and our write, or another writer stored the same provider id,
 the batch is rolled back and redone from a fresh read.
+
+``prepare_batch`` (validation and rules; no store access) → ``start_batch`` (the
+transaction, up to the last row) → ``PendingBatch.finish`` (the full-text pass and the
+commit): ``ingest`` runs the last step of one batch in a helper thread while it prepares
+the next. ``ingest_batch`` does all three in a row.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Text, bindparam, cast, delete, insert, or_, select, update
@@ -65,6 +72,7 @@ _POSITIONS = range(len(THREAD_COLUMNS))
 _CONSENT_FIRST = '["consent.%'  # the JSON text of intents that start with a consent keyword
 
 
+_BY_TIME = attrgetter("at")
 _STORED_PROVIDER_IDS = select(messages.c.provider_id).where(
     messages.c.channel == bindparam("channel"), messages.c.provider_id.in_(bindparam("ids", expanding=True))
 )
@@ -420,9 +428,14 @@ class _Batch:
         key = ("p", item.patient_id) if item.patient_id is not None else ("c", item.contact_id)
         if state is None and key[1] is not None:
             best: ThreadState | None = None
+            at = item.at
+            lo, hi = at - window, at + window  # ThreadState.within, hoisted out of the loop
             for cand in self.by_key.get(key, ()):  # the latest open thread, else a closed consent-only one
-                cand = cand.resolve()
-                if (cand.status == "closed" and not cand.auto_only) or not cand.within(item.at, window):
+                if cand.merged_into is not None:
+                    cand = cand.resolve()
+                if (cand.status == "closed" and not cand.auto_only) or not (
+                    cand.first_message_at <= hi and cand.last_message_at >= lo
+                ):
                     continue
                 if (
                     best is None
@@ -452,7 +465,7 @@ class _Batch:
 
     def fold(self) -> None:
         window = timedelta(days=self.ctx.thread_window_days)
-        for item in sorted(self.items, key=lambda i: i.at):
+        for item in sorted(self.items, key=_BY_TIME):
             item.state = self.assign(item, window)
             if item.triage is not None and item.triage.classification.urgency == "emergency":
                 self.result.emergencies += 1

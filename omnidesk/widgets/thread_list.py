@@ -80,7 +80,7 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
     """The virtual, paged list of threads in one queue."""
 
     HELP_GROUP: ClassVar[str] = "Thread list"
-    PAGE_SIZE: ClassVar[int] = 100
+    PAGE_SIZE: ClassVar[int] = 50  # about a screenful; the store's page cost scales with rows
     MAX_PAGES: ClassVar[int] = 60
 
     BINDINGS: ClassVar[list[BindingType]] = [

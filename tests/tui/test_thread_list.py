@@ -118,17 +118,18 @@ async def test_end_jumps_by_offset_and_scrolling_down_pages_by_keyset(big: ListS
         await settle(pilot)
         assert tl.cursor == BIG - 1
         assert tl.highlighted is not None and tl.highlighted.id == BIG
-        assert ("at", (BIG // 100 - 1) * 100) in big.calls  # one far jump, one offset query
+        size = ThreadList.PAGE_SIZE
+        assert ("at", (BIG // size - 1) * size) in big.calls  # one far jump, one offset query
         assert tl.cached_pages <= 3
         await pilot.press("home")
         await settle(pilot)
-        tl.move_to(100)
+        tl.move_to(size)
         for _ in range(10):  # walking down past the end of the first page
             await pilot.press("j")
         await settle(pilot)
-        assert tl.highlighted.id == 111
+        assert tl.highlighted.id == size + 11
         # The second page came from the first one's last key, not an offset.
-        assert ("after", PageKey(False, row(100).last_message_at, 100)) in big.calls
+        assert ("after", PageKey(False, row(size).last_message_at, size)) in big.calls
 
 
 async def test_pinned_rows_sit_above_the_list() -> None:
