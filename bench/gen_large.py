@@ -51,22 +51,11 @@ def unknown_phone(u: int) -> str:
 
 def write_patients(path: Path, n: int, rng: random.Random) -> None:
     from omnidesk.channels.simulated_content import FIRST_F_EN, FIRST_M_ES, LAST_EN, LAST_ES
+    from omnidesk.services.importing import PATIENT_COLUMNS
 
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(
-            [
-                "mrn",
-                "first_name",
-                "last_name",
-                "dob",
-                "mobile_phone",
-                "home_phone",
-                "email",
-                "preferred_language",
-                "preferred_channel",
-            ]
-        )
+        w.writerow(PATIENT_COLUMNS)
         for i in range(n):
             es = i % 5 == 0
             first = rng.choice(FIRST_M_ES if es else FIRST_F_EN)

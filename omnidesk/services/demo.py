@@ -54,7 +54,7 @@ from omnidesk.channels.simulated_content import (
 from omnidesk.model import Channel, InboundMessage, IngestReport, ThreadStatus, Urgency
 from omnidesk.services import audit
 from omnidesk.services.context import Context
-from omnidesk.services.importing import import_appointments, import_patients
+from omnidesk.services.importing import PATIENT_COLUMNS, import_appointments, import_patients
 from omnidesk.services.inbox import acknowledge_emergency
 from omnidesk.services.ingest import ingest
 from omnidesk.services.setup import ensure_default_staff, init_store, open_context, staff_user
@@ -521,17 +521,7 @@ def _write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Non
 
 
 def _write_patients_csv(path: Path, people: list[DemoPatient], rng: random.Random) -> None:
-    header = [
-        "mrn",
-        "first_name",
-        "last_name",
-        "dob",
-        "mobile_phone",
-        "home_phone",
-        "email",
-        "preferred_language",
-        "preferred_channel",
-    ]
+    header = list(PATIENT_COLUMNS)
     rows = [
         {
             "mrn": p.mrn,

@@ -353,11 +353,7 @@ def _page_stmt(
     if found is None:
 
         def build(dialect: str) -> Select:
-            where = []
-            if status:
-                where.append(_t.c.status == bindparam("status"))
-            if queue:
-                where.append(_t.c.queue == bindparam("queue"))
+            where = _status_queue_filter(status, queue)
             if pinned is not None:
                 where.append(_t.c.pinned == (true() if pinned else false()))
             if after is not None:
@@ -430,16 +426,22 @@ def thread_page(
 _KEY_AT: dict[tuple[bool, bool], Prepared] = {}
 
 
+def _status_queue_filter(status: bool, queue: bool) -> list:
+    """``status = :status`` and ``queue = :queue`` conditions for the parts a page statement filters on."""
+    where = []
+    if status:
+        where.append(_t.c.status == bindparam("status"))
+    if queue:
+        where.append(_t.c.queue == bindparam("queue"))
+    return where
+
+
 def _key_at_stmt(status: bool, queue: bool) -> Prepared:
     found = _KEY_AT.get((status, queue))
     if found is None:
 
         def build(_dialect: str) -> Select:
-            where = []
-            if status:
-                where.append(_t.c.status == bindparam("status"))
-            if queue:
-                where.append(_t.c.queue == bindparam("queue"))
+            where = _status_queue_filter(status, queue)
             return (
                 select(_t.c.pinned, _t.c.last_message_at, _t.c.id)
                 .where(*where)

@@ -24,20 +24,11 @@ from omnidesk.model import (
 )
 from omnidesk.rules.triage import TriageEngine
 from omnidesk.services.context import Context
+from omnidesk.services.importing import PATIENT_COLUMNS
 from omnidesk.store.schema import staff
 
 T0 = datetime(2024, 5, 6, 14, 0, tzinfo=UTC)
-PATIENT_HEADER = [
-    "mrn",
-    "first_name",
-    "last_name",
-    "dob",
-    "mobile_phone",
-    "home_phone",
-    "email",
-    "preferred_language",
-    "preferred_channel",
-]
+PATIENT_HEADER = list(PATIENT_COLUMNS)
 
 
 class KeywordTriage(TriageEngine):
