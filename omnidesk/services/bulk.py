@@ -202,9 +202,7 @@ def select_in(
         compiled = stmt.compile(dialect=dialect)
         binds = compiled.binds
         names = compiled.positiontup or list(binds)
-        order = [
-            (name, None if name == "ids" else binds[name].type._cached_bind_processor(dialect)) for name in names
-        ]
+        order = [(name, None if name == "ids" else binds[name].type._cached_bind_processor(dialect)) for name in names]
         literals = {name: b.effective_value for name, b in binds.items() if name != "ids" and not b.required}
         sql = compiled.string
         if dialect.name != "sqlite":

@@ -2,7 +2,9 @@
 
 ``ingest`` normalizes, dedupes on (channel, provider id), resolves the sender to a patient,
 attaches each message to a thread, triages it and stores it — one transaction per batch
-(see ``ingest_batch``). It is idempotent: the same messages again change nothing.
+(see ``ingest_batch``). It is idempotent: the same messages again change nothing. Bulk
+loads use batches of 5,000 and overlap each batch's full-text pass and commit (in a helper
+thread) with the next batch's validation and rules; a single batch uses no extra thread.
 
 JSONL (``omnidesk ingest FILE.jsonl``), one message per line::
 
@@ -75,11 +77,20 @@ def ingest_numbered(
         with ctx.engine.begin() as conn:
             before_commit(conn)
     following = list(islice(it, size)) if batch else []
-    if not following:  # at most one batch (the live path): no helper thread
-        if batch:
-            ingest_batch(ctx, batch, report, before_commit=before_commit)
-        return report
-    return _pipelined(ctx, batch, following, it, size, report, before_commit)
+    if following and _threads_may_share(ctx):
+        return _pipelined(ctx, batch, following, it, size, report, before_commit)
+    cache = IngestCache()  # one batch (the live path), or a store one thread must keep to itself
+    while batch:
+        ingest_batch(ctx, batch, report, before_commit=None if following else before_commit, cache=cache)
+        batch, following = following, list(islice(it, size)) if following else []
+    return report
+
+
+def _threads_may_share(ctx: Context) -> bool:
+    """False for engines whose connections belong to one thread (in-memory SQLite pools)."""
+    from sqlalchemy.pool import SingletonThreadPool, StaticPool
+
+    return not isinstance(ctx.engine.pool, SingletonThreadPool | StaticPool)
 
 
 def _pipelined(

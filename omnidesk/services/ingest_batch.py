@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Text, bindparam, cast, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -263,6 +263,7 @@ class IngestCache:
     threads: dict[int, ThreadState] = field(default_factory=dict)
     links: dict[int, list[int]] = field(default_factory=dict)
     _quiet_since: tuple[Any, int, int] | None = None  # (driver connection, data_version, total_changes)
+    MAX_THREADS: ClassVar[int] = 50_000  # cached threads (~0.5 KB each); a trimmed one is just read again
 
     def clear(self) -> None:
         self.contacts.clear()
@@ -275,6 +276,13 @@ class IngestCache:
         if self._quiet_since is None or _write_mark(conn) != self._quiet_since:
             self.links.clear()
         return self.links
+
+    def trim(self, keep: Iterable[ThreadState]) -> None:
+        """Bound the thread cache: past ``MAX_THREADS`` keep only ``keep`` (the last batch's)."""
+        if len(self.threads) > self.MAX_THREADS:
+            kept = {s.id: s for s in keep if s.id is not None and s.merged_into is None}
+            self.threads.clear()
+            self.threads.update(kept)
 
     def committed(self, conn: Connection) -> None:
         """Remember the store's write mark right after our commit (SQLite; elsewhere nothing)."""
@@ -763,6 +771,7 @@ def start_batch(
                     )
                 if before_commit is not None:
                     before_commit(conn)
+                cache.trim([*batch.states.values(), *batch.new_states])
                 return PendingBatch(batch, trans, rejected)
             except (BatchConflict, IntegrityError):
                 _abandon(conn, trans)

@@ -64,6 +64,16 @@ def urgency_rank(value: str) -> int:
 
 def make_preview(body: str, subject: str | None = None) -> str:
     """First ~140 characters of ``body`` (or the subject when the body is empty), one line."""
+    if (  # already one clean line (most texts): nothing to collapse
+        body
+        and len(body) <= PREVIEW_CHARS
+        and body.isascii()
+        and body.isprintable()
+        and "  " not in body
+        and body[0] != " "
+        and body[-1] != " "
+    ):
+        return body
     text = " ".join(body[: PREVIEW_CHARS * 8].split()) if body else ""
     if not text and subject:
         text = " ".join(subject[: PREVIEW_CHARS * 8].split())
@@ -147,7 +157,8 @@ class ThreadState:
     # within the window joins it (and reopens it) as if it were the thread's first.
     auto_only: bool = False
     # The values last read from or written to the store (``values()`` minus ``updated_at``):
-    # an update writes only the columns that differ from them.
+    # an update writes only the columns that differ from them. So ``intents`` and
+    # ``channels`` are always replaced by new lists, never changed in place.
     saved: tuple[Any, ...] | None = field(default=None, repr=False)
 
     @classmethod

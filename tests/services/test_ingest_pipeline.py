@@ -10,7 +10,7 @@ import pytest
 from ingest_helpers import T0, KeywordTriage, load_patients, make_ctx, msg
 from sqlalchemy import Engine, func, select, update
 
-from omnidesk.model import IngestReport
+from omnidesk.model import Channel, IngestReport
 from omnidesk.services import ingest_batch as ib
 from omnidesk.services.ingest import ingest
 from omnidesk.store.engine import reading
@@ -186,3 +186,47 @@ def test_a_link_made_between_batches_of_one_import_is_seen(ctx, engine: Engine, 
     ib.ingest_batch(ctx, [(2, msg("u2", stranger, "again", at=T0 + timedelta(minutes=5)))], report, cache=cache)
     t = _thread(engine)  # one thread: the patient's (moved by the link), joined by the new message
     assert t["patient_id"] == pid and t["message_count"] == 2
+
+
+def test_a_trimmed_thread_cache_gives_the_same_threads(ctx, engine: Engine, monkeypatch) -> None:
+    senders = [CY, "cy@example.org", "+15550190001", "+15550190002"]
+    stream = [
+        msg(
+            f"p{i}",
+            senders[i % 4],
+            f"m{i}",
+            at=T0 + timedelta(days=9 * (i // 8), hours=3 * i),  # bursts of 8, nine days apart
+            channel=Channel.EMAIL if i % 4 == 1 else Channel.SMS,
+        )
+        for i in range(40)
+    ]
+
+    def threads_now() -> list[dict]:
+        with reading(engine) as c:
+            rows = c.execute(select(threads).order_by(threads.c.id)).all()
+        return [
+            {k: v for k, v in r._mapping.items() if k not in ("id", "created_at", "updated_at", "version")}
+            for r in rows
+        ]
+
+    ingest(ctx, stream, batch_size=1000)
+    whole = threads_now()
+    with engine.begin() as c:
+        c.execute(messages.delete())
+        c.execute(threads.delete())
+    monkeypatch.setattr(ib.IngestCache, "MAX_THREADS", 1)  # every batch re-reads the threads it needs
+    ingest(ctx, stream, batch_size=3)
+    assert threads_now() == whole and len(whole) > 4
+
+
+def test_an_in_memory_store_is_loaded_from_one_thread() -> None:
+    from sqlalchemy import create_engine
+
+    from omnidesk.services.context import Context
+    from omnidesk.store.schema import metadata
+
+    engine = create_engine("sqlite://")  # one connection per thread: no helper thread may touch it
+    metadata.create_all(engine)
+    ctx = Context(engine, None, _triage=KeywordTriage())
+    report = ingest(ctx, [msg(f"p{i}", CY, f"m{i}", at=T0 + timedelta(minutes=i)) for i in range(7)], batch_size=2)
+    assert report.new == 7 and _count(engine, messages) == 7
