@@ -44,10 +44,7 @@ def match_thread(ctx: Context, thread_id: int, mrn: str) -> MatchResult:
         if patient_id is None:
             raise NotFound("no patient with that MRN", hint="check the MRN on the patient's chart")
         if row.patient_id is not None:
-            raise OmnideskError(
-                f"thread {thread_id} already belongs to a patient",
-                hint="only threads in the Unmatched queue can be matched",
-            )
+            raise _already_matched(thread_id)
         owners = 0
         if row.contact_id is not None:
             owners = conn.execute(
@@ -63,10 +60,21 @@ def _assign_one(ctx: Context, thread_id: int, patient_id: int) -> int:
     """Set one thread's patient and re-route it out of Unmatched; audited in the same transaction."""
     with ctx.engine.begin() as conn:
         t = conn.execute(
-            select(threads.c.queue, threads.c.urgency, threads.c.version).where(threads.c.id == thread_id)
+            select(threads.c.patient_id, threads.c.queue, threads.c.urgency, threads.c.version)
+            .where(threads.c.id == thread_id)
+            .with_for_update()
         ).one()
+        if t.patient_id is not None:  # someone matched it since we looked: never overwrite their choice
+            raise _already_matched(thread_id)
         assign_thread(
             conn, ctx, thread_id, patient_id, queue=t.queue, urgency=t.urgency, version=t.version, now=datetime.now(UTC)
         )
         audit.record(conn, ctx, "thread.match_patient", thread_id=thread_id, patient_id=patient_id)
     return thread_id
+
+
+def _already_matched(thread_id: int) -> OmnideskError:
+    return OmnideskError(
+        f"thread {thread_id} already belongs to a patient",
+        hint="only threads in the Unmatched queue can be matched",
+    )

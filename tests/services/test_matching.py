@@ -76,6 +76,18 @@ def test_errors_are_clear_and_carry_no_patient_data(ctx, engine: Engine) -> None
         match_thread(ctx, 999_999, "M1")
 
 
+def test_a_thread_matched_meanwhile_is_not_overwritten(ctx, engine: Engine) -> None:
+    from omnidesk.services import matching
+
+    ingest(ctx, [msg("s1", "+15550143000", "hello")])
+    (tid,) = [r.id for r in _all(engine)]
+    first = match_thread(ctx, tid, "M1")
+    # a second clerk who looked before the first one matched it: the write transaction re-checks
+    with pytest.raises(OmnideskError, match="already belongs"):
+        matching._assign_one(ctx, tid, first.patient_id + 1)
+    assert _thread(engine, tid).patient_id == first.patient_id
+
+
 def test_billing_staff_may_not_match(ctx, engine: Engine) -> None:
     ingest(ctx, [msg("s1", "+15550143000", "hello")])
     (tid,) = [r.id for r in _all(engine)]
