@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -149,18 +149,33 @@ def _patient_fields(row: dict[str, str]) -> tuple[dict[str, object], dict[str, t
 
 def import_patients(ctx: Context, path: Path) -> ImportReport:
     """Add or update patients (by MRN) and their phones/email from a CSV file (permission ``import.patients``)."""
+    return _run_import(
+        ctx,
+        path,
+        ("mrn", "first_name", "last_name"),
+        "import.patients",
+        lambda conn, chunk, report: _import_patient_chunk(conn, ctx, chunk, report),
+    )
+
+
+def _run_import(
+    ctx: Context,
+    path: Path,
+    required: tuple[str, ...],
+    action: str,
+    import_chunk: Callable[[Connection, list, ImportReport], None],
+) -> ImportReport:
+    """The shape of every CSV import: permission, one transaction per chunk, one audit event (counts only)."""
     from omnidesk.services import audit
     from omnidesk.services.permissions import require
 
     require(ctx, "import.patients")
     report = ImportReport()
-    for chunk in _chunks(_rows(Path(path), ("mrn", "first_name", "last_name"), report)):
+    for chunk in _chunks(_rows(Path(path), required, report)):
         with ctx.engine.begin() as conn:
-            _import_patient_chunk(conn, ctx, chunk, report)
+            import_chunk(conn, chunk, report)
     with ctx.engine.begin() as conn:
-        audit.record(
-            conn, ctx, "import.patients", added=report.added, updated=report.updated, errors=len(report.errors)
-        )
+        audit.record(conn, ctx, action, added=report.added, updated=report.updated, errors=len(report.errors))
     report.errors.sort()
     return report
 
@@ -266,21 +281,14 @@ def parse_start(raw: str, tz: ZoneInfo) -> datetime:
 
 def import_appointments(ctx: Context, path: Path) -> ImportReport:
     """Add or update appointments from a CSV file (permission ``import.patients``); unknown MRNs are errors."""
-    from omnidesk.services import audit
-    from omnidesk.services.permissions import require
-
-    require(ctx, "import.patients")
     tz = ZoneInfo(PRACTICE_TIME_ZONE)
-    report = ImportReport()
-    for chunk in _chunks(_rows(Path(path), ("mrn", "start", "provider"), report)):
-        with ctx.engine.begin() as conn:
-            _import_appointment_chunk(conn, chunk, tz, report)
-    with ctx.engine.begin() as conn:
-        audit.record(
-            conn, ctx, "import.appointments", added=report.added, updated=report.updated, errors=len(report.errors)
-        )
-    report.errors.sort()
-    return report
+    return _run_import(
+        ctx,
+        path,
+        ("mrn", "start", "provider"),
+        "import.appointments",
+        lambda conn, chunk, report: _import_appointment_chunk(conn, chunk, tz, report),
+    )
 
 
 def _appointment_fields(row: dict[str, str], tz: ZoneInfo) -> dict[str, object]:
