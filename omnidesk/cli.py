@@ -165,10 +165,11 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_console(args: argparse.Namespace) -> int:
+    from omnidesk.model import INBOX_PAGE_SIZE
     from omnidesk.services.prefetch import start_first_page
 
     # Launch time: a second process reads the first page while this one imports the console.
-    pending = start_first_page(getattr(args, "db", None), getattr(args, "user", None), limit=100)
+    pending = start_first_page(getattr(args, "db", None), getattr(args, "user", None), limit=INBOX_PAGE_SIZE)
     from omnidesk.app import OmnideskApp
 
     rows = pending.result()

@@ -86,6 +86,10 @@ QUEUE_BILLING = "billing"
 QUEUE_FRONT_DESK = "front_desk"
 QUEUE_UNMATCHED = "unmatched"
 
+# Rows in one inbox page: about a screenful. The store's default, the console's list and the
+# launch prefetch all read this, so a page read early is one the console can use.
+INBOX_PAGE_SIZE = 50
+
 
 @dataclass(frozen=True, slots=True)
 class AttachmentIn:

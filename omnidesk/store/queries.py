@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 
 from omnidesk.model import (
+    INBOX_PAGE_SIZE,
     QUEUE_BILLING,
     QUEUE_EMERGENCY,
     QUEUE_FRONT_DESK,
@@ -82,7 +83,7 @@ QUEUE_LABELS = {
     QUEUE_UNMATCHED: "Unmatched",
 }
 UPCOMING_LIMIT = 5
-PAGE_SIZE = 50  # about a screenful; callers pass ``limit`` for more
+PAGE_SIZE = INBOX_PAGE_SIZE  # callers pass ``limit`` for more
 
 _t = threads
 _p = patients

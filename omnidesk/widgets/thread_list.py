@@ -25,7 +25,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from omnidesk.model import PageKey, ThreadSummary
+from omnidesk.model import INBOX_PAGE_SIZE, PageKey, ThreadSummary
 from omnidesk.widgets.thread_row import RowStyles, row_segments
 
 
@@ -80,7 +80,7 @@ class ThreadList(ScrollView, can_focus=True, inherit_bindings=False):
     """The virtual, paged list of threads in one queue."""
 
     HELP_GROUP: ClassVar[str] = "Thread list"
-    PAGE_SIZE: ClassVar[int] = 50  # about a screenful; the store's page cost scales with rows
+    PAGE_SIZE: ClassVar[int] = INBOX_PAGE_SIZE
     MAX_PAGES: ClassVar[int] = 60
 
     BINDINGS: ClassVar[list[BindingType]] = [
