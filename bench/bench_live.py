@@ -1,4 +1,6 @@
-"""One live message: commit (by another process) → visible in an open console. Budget ≤ 50 ms p99 (SQLite).
+"""One live message: commit (by another process) → visible in an open console.
+
+Budget (ARCHITECTURE.md): ≤ 50 ms p99 on SQLite, ≤ 250 ms on PostgreSQL (another workstation).
 
 Seeds a throw-away demo database, opens the real ``omnidesk`` console on it in a
 pseudo-terminal (no simulated channel), then, from this process, ingests one message
@@ -8,6 +10,10 @@ terminal (the new thread's preview in the list). A token that never shows within
 ``--timeout`` seconds is reported as not visible.
 
     .venv/bin/python bench/bench_live.py [--runs 20] [--timeout 5]
+    .venv/bin/python bench/bench_live.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+With ``--pg`` the demo is seeded into a throw-away schema of that PostgreSQL database
+(dropped afterwards), and the console follows it through LISTEN/NOTIFY.
 """
 
 from __future__ import annotations
@@ -31,7 +37,30 @@ from bench_launch import _ESC
 from machine import fmt_ms, machine_line, percentiles
 
 BIN = Path(sys.executable).parent
-BUDGET_MS = 50.0
+BUDGET_MS = {"SQLite": 50.0, "PostgreSQL": 250.0}
+
+
+@contextlib.contextmanager
+def _database(pg: str | None, tmp: str):
+    """(URL, label): a SQLite file in ``tmp``, or a new schema in the PostgreSQL database ``pg``."""
+    if pg is None:
+        from omnidesk.store.engine import sqlite_url
+
+        yield sqlite_url(Path(tmp) / "live.db"), "SQLite"
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_live_{os.getpid()}"
+    admin = create_engine(pg)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in pg else "?"
+        yield f"{pg}{sep}options=-csearch_path%3D{schema}", "PostgreSQL"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 class Console:
@@ -82,17 +111,17 @@ def main() -> int:
         action="store_true",
         help="press r after each commit (checks the harness; measures a manual refresh, not live delivery)",
     )
+    ap.add_argument("--pg", metavar="URL", help="a PostgreSQL database to seed a throw-away schema in")
     args = ap.parse_args()
 
     from omnidesk.model import Channel, InboundMessage
     from omnidesk.services.demo import prepare_demo
     from omnidesk.services.ingest import ingest
     from omnidesk.services.setup import open_context
-    from omnidesk.store.engine import sqlite_url
 
     print(machine_line())
-    with tempfile.TemporaryDirectory() as tmp:
-        url = prepare_demo(url=sqlite_url(Path(tmp) / "live.db"))
+    with tempfile.TemporaryDirectory() as tmp, _database(args.pg, tmp) as (url, label):
+        url = prepare_demo(url=url)
         ctx = open_context(url)
         console = Console(url)
         if console.wait_for(b"Unmatched", 30) is None:
@@ -127,17 +156,18 @@ def main() -> int:
         console.close()
         ctx.engine.dispose()
     what = "commit → visible after pressing r" if args.press_refresh else "commit → visible"
+    budget = BUDGET_MS[label]
     if samples:
         stats = percentiles(samples)
-        verdict = "ok" if stats["p99"] <= BUDGET_MS and not missed else "OVER BUDGET"
+        verdict = "ok" if stats["p99"] <= budget and not missed else "OVER BUDGET"
         print(
-            f"{what} (SQLite, another process): {fmt_ms(stats)}; {missed} of {args.runs} not visible "
-            f"within {args.timeout:.0f} s (budget p99 {BUDGET_MS:.0f} ms: {verdict})"
+            f"{what} ({label}, another process): {fmt_ms(stats)}; {missed} of {args.runs} not visible "
+            f"within {args.timeout:.0f} s (budget p99 {budget:.0f} ms: {verdict})"
         )
     else:
         print(
-            f"{what} (SQLite, another process): none of {args.runs} messages became visible within "
-            f"{args.timeout:.0f} s (budget p99 {BUDGET_MS:.0f} ms: NOT MET)"
+            f"{what} ({label}, another process): none of {args.runs} messages became visible within "
+            f"{args.timeout:.0f} s (budget p99 {budget:.0f} ms: NOT MET)"
         )
     return 0
 

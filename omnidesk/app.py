@@ -2,12 +2,15 @@
 
 The app owns what spans screens: opening the store, the emergency watch (banner on every
 screen, the bell for a new emergency, a 1 s tick only while one waits), acknowledging,
-the live sync loop (a worker that reschedules itself with ``set_timer``), and turning a
-failed service call into a notification instead of a crash.
+the live sync loop (a worker that reschedules itself with ``set_timer``), following other
+writers (another workstation, the ingest process: a worker blocked on the store's change feed
+reloads what is shown when one commits), and turning a failed service call into a
+notification instead of a crash.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime, tzinfo
@@ -20,6 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input
+from textual.worker import get_current_worker
 
 from omnidesk.model import ThreadDetail, ThreadSummary
 from omnidesk.screens.backend import Backend
@@ -44,6 +48,15 @@ if TYPE_CHECKING:
 LIVE_INTERVAL_S = 3.0
 LIVE_MAX_BACKOFF_S = 60.0
 AGE_REFRESH_S = 60.0
+FEED_WAIT_S = 0.25  # the change feed's longest block: how soon the worker notices the app is closing
+FEED_MAX_BACKOFF_S = 60.0
+
+
+class _StoreChanged(Message):
+    """Another connection committed a change to the inbox (bursts merge into one reload)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, _StoreChanged)
 
 
 class _SyncFinished(Message):
@@ -85,6 +98,7 @@ class OmnideskApp(App[None]):
         clock: Callable[[], datetime] | None = None,
         tz: tzinfo | None = None,
         live_interval: float = LIVE_INTERVAL_S,
+        follow_changes: bool = True,
         keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
@@ -97,12 +111,11 @@ class OmnideskApp(App[None]):
         self.backend: Backend | None = None
         self.queue_labels: dict[str, str] = dict(DEFAULT_QUEUE_LABELS)
         self.emergencies: list[ThreadSummary] = []
-        # thread id -> when it became an emergency, learned from its messages when opened
-        self.emergency_started: dict[int, datetime] = {}
         self._known_emergencies: set[int] | None = None
         self._tick: Timer | None = None
         self._sync_delay = live_interval
         self._sync_failing = False
+        self.follow_changes = follow_changes
         self._initial_keymap = dict(keymap or {})
         self._preload_error: Exception | None = None
         self._open_pending = False  # a backend made before the store was open (preload_page)
@@ -207,6 +220,8 @@ class OmnideskApp(App[None]):
             self.inbox.start()  # then counts and emergencies, once the first rows are shown
         if self.live:
             self._schedule_sync()
+        if self.follow_changes:
+            self._follow_changes()
 
     # ----------------------------------------------------------- refresh
     def refresh_all(self) -> None:
@@ -266,21 +281,12 @@ class OmnideskApp(App[None]):
                     self.queue_labels,
                     key,
                     total if self.emergencies else 0,
-                    self.emergency_started,
                     target.id if target is not None else None,
                 )
 
     def note_detail(self, detail: ThreadDetail) -> None:
-        """An opened thread: learn when it became an emergency (for the banner's clock)."""
-        summary = detail.summary
-        if summary.pinned:
-            self.emergency_started[summary.id] = emergency_start(summary, detail.messages)
-        else:
-            self.emergency_started.pop(summary.id, None)
-        self.call_after_refresh(self._update_banners)  # the banner follows the open emergency
-
-    def _waiting_since(self, t: ThreadSummary) -> datetime:
-        return self.emergency_started.get(t.id) or emergency_start(t)
+        """An opened thread: the banner follows it when it is a waiting emergency."""
+        self.call_after_refresh(self._update_banners)
 
     def action_acknowledge(self) -> None:
         """Acknowledge the open thread if it is a waiting emergency, else the banner's (the oldest); then show it."""
@@ -300,7 +306,7 @@ class OmnideskApp(App[None]):
         if current is not None and current.summary.id in {t.id for t in self.emergencies}:
             return current.summary
         if self.emergencies:
-            return min(self.emergencies, key=lambda t: (self._waiting_since(t), t.id))
+            return min(self.emergencies, key=lambda t: (emergency_start(t), t.id))
         return None
 
     @on(Acknowledged)
@@ -336,6 +342,44 @@ class OmnideskApp(App[None]):
             if not self._sync_failing:
                 self.post_message(ServiceFailed("receiving new messages", exc))
         self.post_message(_SyncFinished(ok))
+
+    @work(thread=True, group="feed", exclusive=True, exit_on_error=False)
+    def _follow_changes(self) -> None:
+        """Block on the store's change feed; post a reload for every commit by another connection.
+
+        A feed that fails (database gone, PostgreSQL restarting) is reported once, reopened with
+        a growing delay, and followed by one reload: changes made meanwhile were not announced.
+        """
+        worker = get_current_worker()
+        delay = 1.0
+        failing = False
+        while not worker.is_cancelled:
+            backend = self.backend
+            try:
+                if backend is None:
+                    raise RuntimeError("the store is not open")
+                feed = backend.change_feed()
+                try:
+                    if failing:
+                        failing, delay = False, 1.0
+                        self.post_message(_StoreChanged())
+                    while not worker.is_cancelled:
+                        if feed.wait(FEED_WAIT_S):
+                            self.post_message(_StoreChanged())
+                finally:
+                    feed.close()
+            except Exception as exc:
+                if not failing:
+                    failing = True
+                    self.post_message(ServiceFailed("following other workstations' changes", exc))
+                end = time.monotonic() + delay
+                while not worker.is_cancelled and time.monotonic() < end:
+                    time.sleep(FEED_WAIT_S)
+                delay = min(delay * 2, FEED_MAX_BACKOFF_S)
+
+    @on(_StoreChanged)
+    def _store_changed(self) -> None:
+        self.refresh_all()
 
     @on(_SyncFinished)
     def _sync_finished(self, msg: _SyncFinished) -> None:

@@ -25,6 +25,13 @@ class Direction(StrEnum):
     OUTBOUND = "outbound"
 
 
+class MessageKind(StrEnum):
+    """What an outbound message was for (``messages.kind``; inbound messages have none)."""
+
+    REMINDER = "reminder"  # an appointment reminder: a reply to it is read with that in mind
+    REPLY = "reply"
+
+
 class ThreadStatus(StrEnum):
     OPEN = "open"
     PENDING = "pending"
@@ -214,8 +221,9 @@ class ThreadSummary:
     stored_pinned: bool | None = None
     # ``threads.version`` when read: pass it back for optimistic concurrency (0 = unknown).
     version: int = 0
-    # When the thread became an emergency waiting for acknowledgment (its first emergency
-    # message since the last acknowledgment); None when the store does not say.
+    # When the thread became the emergency that waits (``threads.emergency_since``: its first
+    # emergency message since the last acknowledgment); kept after the acknowledgment (how long
+    # it waited); None when the store does not say (never an emergency, or acknowledged before 0002).
     emergency_since: datetime | None = None
 
     @property
@@ -253,6 +261,7 @@ class MessageView:
     urgency: Urgency
     matched: tuple[RuleMatch, ...]
     attachments: tuple[AttachmentView, ...] = ()
+    kind: str | None = None  # what an outbound message was for (MessageKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +273,25 @@ class AppointmentView:
     location: str
     status: str
     visit_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutView:
+    """A number (or address) that asked not to be written to on a channel, and how it asked.
+
+    ``words`` is the patient's message that asked (their text: show it as data, never
+    markup). When that same message also asked to cancel an appointment (CANCEL answering a
+    reminder), ``cancellation_queue`` is the queue of the thread that request waits in and
+    ``cancellation_open`` whether that thread is still open.
+    """
+
+    contact: str
+    channel: Channel
+    at: datetime
+    words: str | None = None
+    cancellation_queue: str | None = None
+    cancellation_open: bool = False
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +307,7 @@ class PatientCard:
     emails: tuple[str, ...]
     upcoming: tuple[AppointmentView, ...] = ()
     shared_contact: bool = False
+    opt_outs: tuple[OptOutView, ...] = ()  # the patient's numbers and addresses that opted out
 
     @property
     def name(self) -> str:
@@ -290,6 +319,7 @@ class ThreadDetail:
     summary: ThreadSummary
     messages: tuple[MessageView, ...]
     patient: PatientCard | None
+    opt_outs: tuple[OptOutView, ...] = ()  # the thread's sender and the patient's contacts that opted out
 
 
 @dataclass(frozen=True, slots=True)

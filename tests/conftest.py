@@ -173,6 +173,18 @@ def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         gen.close()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, not migrated (for tests that migrate it step by step): a SQLite file,
+    then a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "omnidesk.db")
+    else:
+        gen = pg_schema_url()
+        yield next(gen)
+        gen.close()
+
+
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)

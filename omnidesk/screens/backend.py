@@ -193,6 +193,12 @@ class Backend:
         ctx, inbox = self.services()
         return inbox.acknowledge_emergency(ctx, thread_id)
 
+    def change_feed(self) -> Any:
+        """A feed whose ``wait(timeout)`` is True once another connection committed a change."""
+        from omnidesk.services import watch
+
+        return watch.open_change_feed(self.ctx)
+
     def sync_once(self) -> int:
         """Run the live source once (``source.run_once(ctx)`` or ``source(ctx)``); return the new-message count."""
         source = self.live_source

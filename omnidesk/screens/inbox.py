@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import tzinfo
 from typing import Any, ClassVar
 
@@ -98,7 +99,7 @@ class InboxScreen(Screen[None]):
         """Show times in ``tz`` and queues by ``labels`` (redraws an open thread)."""
         conversation, card = self.query_one(Conversation), self.query_one(PatientCardView)
         conversation.tz = card.tz = tz
-        conversation.labels = labels
+        conversation.labels = card.labels = labels
         self.query_one(QueueList).labels.update(labels)
         self.query_one(QueueList).refresh()
         if self.current is not None:
@@ -167,7 +168,7 @@ class InboxScreen(Screen[None]):
     def update_summary(self, summary: ThreadSummary) -> None:
         """A newer summary of a thread (e.g. acknowledged): refresh the open conversation's header."""
         if self.current is not None and self.current.summary.id == summary.id:
-            self.current = ThreadDetail(summary, self.current.messages, self.current.patient)
+            self.current = dataclasses.replace(self.current, summary=summary)
             self.query_one(Conversation).update_summary(summary)
 
     @on(QueueList.Changed)

@@ -25,7 +25,7 @@ from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, select, true, update
 
 from omnidesk.channels.simulated import SimContact, SimulatedChannel
 from omnidesk.channels.simulated_content import (
@@ -41,6 +41,7 @@ from omnidesk.channels.simulated_content import (
     ODDBALL_TEXTS,
     PORTAL_ADDRESS,
     PRACTICE_EMAIL,
+    PRACTICE_NAME,
     PRACTICE_PHONE,
     SMS_ONLY_INTENTS,
     Sender,
@@ -57,6 +58,7 @@ from omnidesk.services.context import Context
 from omnidesk.services.importing import PATIENT_COLUMNS, import_appointments, import_patients
 from omnidesk.services.inbox import acknowledge_emergency
 from omnidesk.services.ingest import ingest
+from omnidesk.services.reminders import record_reminder
 from omnidesk.services.setup import ensure_default_staff, init_store, open_context, staff_user
 from omnidesk.services.sync import Source, SyncLoop
 from omnidesk.store.engine import default_db_path, reading, sqlite_path, sqlite_url
@@ -124,6 +126,17 @@ class DemoPatient:
     kid: bool
 
 
+@dataclass(frozen=True, slots=True)
+class DemoReminder:
+    """An appointment reminder the practice texted (stored as sent before the replies arrive)."""
+
+    mrn: str
+    to: str
+    body: str
+    sent_at: datetime
+    provider_id: str
+
+
 @dataclass(slots=True)
 class DemoPlan:
     """Everything :func:`seed_demo` will insert, computed without touching the store."""
@@ -133,6 +146,7 @@ class DemoPlan:
     messages: list[InboundMessage]
     acknowledged: list[str] = field(default_factory=list)  # provider ids of old emergencies staff handled
     unacknowledged: list[str] = field(default_factory=list)
+    reminders: list[DemoReminder] = field(default_factory=list)
 
 
 def plan_demo(*, patients: int = 300, messages: int = 2000, seed: int = 7, now: datetime) -> DemoPlan:
@@ -423,8 +437,10 @@ def _messages(rng: random.Random, plan: DemoPlan, total: int, seed: int, now: da
         p = rng.choice([a for a in adults if a.mobile])
         emit(Channel.SMS, p.mobile or "", text, _local_time(rng, rng.choices(days, day_weights)[0]))
 
-    # -- conversations until the total is reached
-    while len(out) < total:
+    # -- conversations until the total is reached (less the reminder replies, added last so the
+    # rest of the month is the same with or without them)
+    scenarios = _reminder_scenarios(plan, now, seed)
+    while len(out) < total - len(scenarios):
         start = _local_time(rng, rng.choices(days, day_weights)[0])
         if start > now - timedelta(minutes=2):
             continue
@@ -472,6 +488,48 @@ def _messages(rng: random.Random, plan: DemoPlan, total: int, seed: int, now: da
                 prev = emit(channel, addr, body, at, subject, message_id)
             at = at + timedelta(minutes=rng.choice((4, 12, 35, 90, 240, 60 * 20, 60 * 44)))
 
+    # -- appointment reminders answered with a bare CANCEL (a cancellation AND an opt-out) and a C
+    for reminder, reply, after in scenarios:
+        plan.reminders.append(reminder)
+        emit(Channel.SMS, reminder.to, reply, reminder.sent_at + after)
+
+
+# (hours before now the reminder went out, the patient's reply, minutes until it came)
+_REMINDER_REPLIES = ((22, "CANCEL", 25), (27, "C", 9))
+
+
+def _reminder_scenarios(plan: DemoPlan, now: datetime, seed: int) -> list[tuple[DemoReminder, str, timedelta]]:
+    """Reminders to adults with their own mobile and a scheduled visit in the coming days, each
+    with the reply it got (own random stream: the rest of the plan does not move)."""
+    rng = random.Random(f"omnidesk-demo-reminders:{seed}")
+    phones = [p.mobile for p in plan.patients if p.mobile]
+    own = {p.mrn: p for p in plan.patients if not p.kid and p.mobile and phones.count(p.mobile) == 1}
+    visits = [
+        a
+        for a in plan.appointments
+        if a["mrn"] in own
+        and a["status"] == "scheduled"
+        and now + timedelta(hours=30) < datetime.fromisoformat(a["start"]) < now + timedelta(days=8)
+    ]
+    out: list[tuple[DemoReminder, str, timedelta]] = []
+    used: set[str] = set()
+    for n, (hours, reply, minutes) in enumerate(_REMINDER_REPLIES):
+        choices = [a for a in visits if a["mrn"] not in used]
+        if not choices:
+            break
+        visit = rng.choice(choices)
+        used.add(visit["mrn"])
+        start = datetime.fromisoformat(visit["start"]).astimezone(DEMO_TZ)
+        body = (
+            f"{PRACTICE_NAME}: reminder of your visit with {visit['provider']} on "
+            f"{start.strftime('%a %b')} {start.day} at {start.strftime('%I:%M %p').lstrip('0')}. "
+            "Reply C to confirm or CANCEL to cancel."
+        )
+        sent = (now - timedelta(hours=hours)).replace(second=0, microsecond=0)
+        reminder = DemoReminder(visit["mrn"], own[visit["mrn"]].mobile or "", body, sent, _pid(seed, -1 - n, "SM"))
+        out.append((reminder, reply, timedelta(minutes=minutes, seconds=rng.randint(0, 59))))
+    return out
+
 
 # ---------------------------------------------------------------------------- seeding
 
@@ -500,16 +558,21 @@ def seed_demo(
         )
         import_patients(system, pfile)
         import_appointments(system, afile)
-    # Day by day, as the month happened: the day's messages arrive, the nurse acknowledges
-    # that day's emergencies, and the front desk closes what went quiet a day and a half ago
-    # (so a patient who writes again later starts a new conversation). The last three days stay open.
-    acknowledged = set(plan.acknowledged)
+    # Day by day, as the month happened: the practice texts its reminders, the day's messages
+    # arrive, the nurse acknowledges that day's emergencies (all but the two recent ones left
+    # waiting), and the front desk closes what went quiet a day and a half ago (so a patient who
+    # writes again later starts a new conversation). The last three days stay open.
+    reminders = sorted(plan.reminders, key=lambda r: r.sent_at)
     for day, batch in groupby(plan.messages, key=lambda m: m.received_at.astimezone(DEMO_TZ).date()):
         day_msgs = list(batch)
+        while reminders and reminders[0].sent_at <= day_msgs[-1].received_at:  # sent before the replies come
+            _send_reminder(system, reminders.pop(0))
         ingest(system, day_msgs)
-        _acknowledge(system, [m.provider_id for m in day_msgs if m.provider_id in acknowledged])
+        _acknowledge(system, plan.unacknowledged)
         end_of_day = datetime.combine(day + timedelta(days=1), time(0), DEMO_TZ).astimezone(UTC)
         _close_handled(system, min(end_of_day - timedelta(hours=36), now - timedelta(days=3)), now)
+    for reminder in reminders:  # (none is later than its reply; kept for any that would be)
+        _send_reminder(system, reminder)
     _write_setting(ctx, {**info, "complete": True})
 
 
@@ -563,14 +626,37 @@ def _thread_ids(ctx: Context, provider_ids: list[str]) -> list[int]:
         )
 
 
-def _acknowledge(ctx: Context, provider_ids: list[str]) -> None:
-    """The nurse acknowledged the old emergencies (through the inbox service, so it is audited)."""
+def _acknowledge(ctx: Context, waiting: list[str]) -> None:
+    """The nurse acknowledged every emergency that came in, a few minutes after it did (through the
+    inbox service, so it is audited), except the threads of ``waiting`` (provider ids: the
+    emergencies the console shows still waiting)."""
     nurse = ctx.as_user(staff_user(ctx, "nurse"))
-    for tid in _thread_ids(ctx, provider_ids):
-        with reading(ctx.engine) as conn:
-            row = conn.execute(select(threads.c.urgency, threads.c.emergency_ack_at).where(threads.c.id == tid)).one()
-        if row.urgency == Urgency.EMERGENCY.value and row.emergency_ack_at is None:
-            acknowledge_emergency(nurse, tid)
+    keep = set(_thread_ids(ctx, waiting))
+    with reading(ctx.engine) as conn:
+        rows = conn.execute(
+            select(threads.c.id, threads.c.emergency_since).where(threads.c.pinned == true()).order_by(threads.c.id)
+        ).all()
+    for tid, since in rows:
+        if tid in keep or since is None:
+            continue
+        spread = int(hashlib.sha256(f"ack:{tid}".encode()).hexdigest()[:6], 16)
+        at = since + timedelta(minutes=1 + spread % 7, seconds=spread // 7 % 60)
+        acknowledge_emergency(nurse, tid, at=at if at <= datetime.now(UTC) else None)
+
+
+def _send_reminder(ctx: Context, reminder: DemoReminder) -> None:
+    """The practice's reminder, stored as sent (through the reminders service, so it is audited)."""
+    with reading(ctx.engine) as conn:
+        patient_id = conn.execute(select(patients.c.id).where(patients.c.mrn == reminder.mrn)).scalar_one()
+    record_reminder(
+        ctx,
+        patient_id=patient_id,
+        to=reminder.to,
+        body=reminder.body,
+        sent_at=reminder.sent_at,
+        provider_id=reminder.provider_id,
+        sender=PRACTICE_PHONE,
+    )
 
 
 def _close_handled(ctx: Context, cutoff: datetime, now: datetime) -> None:

@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from omnidesk.model import AppointmentView, MessageView, PatientBrief, PatientCard, ThreadDetail, ThreadSummary
+from omnidesk.model import (
+    AppointmentView,
+    MessageView,
+    OptOutView,
+    PatientBrief,
+    PatientCard,
+    ThreadDetail,
+    ThreadSummary,
+)
 
 
 def _time(value: datetime | None) -> str | None:
@@ -48,6 +56,7 @@ def summary_to_json(t: ThreadSummary) -> dict[str, Any]:
         "after_hours": t.after_hours,
         "emergency_ack_by": t.emergency_ack_by,
         "emergency_ack_at": _time(t.emergency_ack_at),
+        "emergency_since": _time(t.emergency_since),
         "candidates": [brief_to_json(c) for c in t.candidates],
         "version": t.version,
     }
@@ -64,6 +73,7 @@ def message_to_json(m: MessageView) -> dict[str, Any]:
         "body": m.body,
         "at": _time(m.at),
         "delivery_status": m.delivery_status,
+        "kind": m.kind,
         "intents": list(m.intents),
         "urgency": m.urgency.value,
         "matched": [{"rule": r.rule, "sets": r.sets, "text": r.text} for r in m.matched],
@@ -98,6 +108,19 @@ def patient_to_json(p: PatientCard) -> dict[str, Any]:
         "emails": list(p.emails),
         "shared_contact": p.shared_contact,
         "upcoming": [appointment_to_json(a) for a in p.upcoming],
+        "opt_outs": [opt_out_to_json(o) for o in p.opt_outs],
+    }
+
+
+def opt_out_to_json(o: OptOutView) -> dict[str, Any]:
+    return {
+        "contact": o.contact,
+        "channel": o.channel.value,
+        "at": _time(o.at),
+        "words": o.words,
+        "cancellation_queue": o.cancellation_queue,
+        "cancellation_open": o.cancellation_open,
+        "thread_id": o.thread_id,
     }
 
 
@@ -106,4 +129,5 @@ def detail_to_json(d: ThreadDetail) -> dict[str, Any]:
     out = summary_to_json(d.summary)
     out["messages"] = [message_to_json(m) for m in d.messages]
     out["patient"] = patient_to_json(d.patient) if d.patient is not None else None
+    out["opt_outs"] = [opt_out_to_json(o) for o in d.opt_outs]
     return out

@@ -150,14 +150,23 @@ def search(ctx: Context, query: str, limit: int = 50) -> list[SearchHit]:
     return hits
 
 
-def acknowledge_emergency(ctx: Context, thread_id: int, *, expected_version: int | None = None) -> ThreadSummary:
+def acknowledge_emergency(
+    ctx: Context, thread_id: int, *, expected_version: int | None = None, at: datetime | None = None
+) -> ThreadSummary:
     """Record that ``ctx``'s user has seen the emergency (who, when), unpin it, audit it.
 
     ``expected_version`` (a summary's ``version``) makes it fail with :class:`ConflictError`
-    if the thread changed since it was shown; so does a second acknowledgment.
+    if the thread changed since it was shown; so does a second acknowledgment. The thread's
+    ``emergency_since`` stays (how long it waited); a new emergency flags it again.
+    ``at`` is when it happened (default now): only a loader of history (the demo) passes it,
+    and it must lie between the emergency's start and now (``ValueError`` otherwise).
     """
     require(ctx, THREAD_ACK_EMERGENCY)
     now = datetime.now(UTC)
+    if at is not None:
+        if at.tzinfo is None or at > now:
+            raise ValueError("an acknowledgment time must be aware and not in the future")
+        now = at
     with _errors(ctx), writing(ctx.engine) as conn:
         state = q.thread_state(conn, thread_id)
         if state is None:
@@ -171,6 +180,8 @@ def acknowledge_emergency(ctx: Context, thread_id: int, *, expected_version: int
                 raise ConflictError(f"the emergency in thread {thread_id} was already acknowledged", code="acked")
             if state.urgency != Urgency.EMERGENCY.value:
                 raise ConflictError(f"thread {thread_id} is not an emergency", code="not_emergency")
+        if at is not None and state.emergency_since is not None and at < state.emergency_since:
+            raise ValueError("an acknowledgment cannot come before the emergency it acknowledges")
         staff_id = ctx.user.id if ctx.user is not None else None
         if not q.acknowledge_emergency(conn, thread_id, staff_id=staff_id, at=now, expected_version=state.version):
             raise ConflictError(

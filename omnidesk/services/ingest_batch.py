@@ -34,6 +34,7 @@ from omnidesk.model import AttachmentIn, Channel, InboundMessage, IngestReport, 
 from omnidesk.services.bulk import DeferredFts, Encoder, allocate_ids, insert_rows, select_in, update_rows
 from omnidesk.services.context import Context
 from omnidesk.services.identity import ensure_contacts, normalize_address, patients_by_contact
+from omnidesk.services.reminders import reminder_replies
 from omnidesk.services.threading import ThreadState, apply_message, clean_message_id, merge_into, parse_id_list
 from omnidesk.store.schema import attachments, message_refs, messages, metadata, opt_outs, threads
 
@@ -106,6 +107,7 @@ _CHANNELS = {c.value: c.value for c in Channel}
 _CHANNEL_ENUM = {c.value: c for c in Channel}
 _URGENCY_TEXT = {u.value: u.value for u in Urgency}
 _OPT_OUT = Intent.CONSENT_OPT_OUT.value
+_SMS = Channel.SMS.value
 _OPT_IN = Intent.CONSENT_OPT_IN.value
 
 
@@ -150,6 +152,7 @@ class Item:
     triage: Triage | None = None
     state: ThreadState | None = None
     group: str | None = None
+    reminder_reply: bool = False  # an SMS answering an appointment reminder (``mark_reminder_replies``)
 
 
 def prepare(line: int, msg: InboundMessage) -> Item | str:
@@ -364,6 +367,18 @@ class _Batch:
                 item.contact_id = ids[item.contact_key]
                 pids = links.get(item.contact_id, ())
                 item.patient_id = pids[0] if len(pids) == 1 else None
+
+    def mark_reminder_replies(self) -> None:
+        """Texts answering an appointment reminder (see ``services/reminders.py``) are triaged
+        with ``reminder_reply=True`` (again, if they were triaged ahead of the transaction)."""
+        texts = [i for i in self.items if i.channel == _SMS and i.contact_id is not None]
+        if not texts:
+            return
+        answers = reminder_replies(self.conn, [(i.contact_id, i.at) for i in texts])  # type: ignore[misc]
+        for item, answer in zip(texts, answers, strict=True):
+            if answer:
+                item.reminder_reply = True
+                item.triage = None
 
     def run_triage(self) -> None:
         _triage_items(self.ctx, self.items)
@@ -700,7 +715,12 @@ def _triage_items(ctx: Context, items: list[Item]) -> None:
     channels = _CHANNEL_ENUM
     for item in items:
         if item.triage is None:
-            item.triage = engine.triage(item.body, item.subject, channels[item.channel], item.at)
+            if item.reminder_reply:
+                item.triage = engine.triage(
+                    item.body, item.subject, channels[item.channel], item.at, reminder_reply=True
+                )
+            else:
+                item.triage = engine.triage(item.body, item.subject, channels[item.channel], item.at)
 
 
 def ingest_batch(
@@ -751,6 +771,7 @@ def start_batch(
                 batch.drop_duplicates()
                 if batch.items:
                     batch.resolve_senders()
+                    batch.mark_reminder_replies()
                     batch.run_triage()
                     batch.group_headers()
                     batch.load_threads()

@@ -9,7 +9,10 @@ its triage into it, in any arrival order (bulk imports of history arrive out of 
 - urgency: the most urgent of the thread's messages (max); intents: union in a stable order,
   the primary of the most urgent (ties: the latest) message first;
 - pinned: an emergency nobody has acknowledged. A NEW emergency on an acknowledged thread
-  re-pins it (the acknowledgment is cleared);
+  re-pins it (the acknowledgment is cleared: an old acknowledgment never hides a new
+  emergency); emergency_since: when the thread became the emergency that waits — the time
+  of the emergency message that flagged it (the earliest, while it stays flagged); kept
+  after the acknowledgment, replaced by the next emergency that flags it again;
 - queue: an emergency always goes to the emergency queue, even from an unknown or
   ambiguous sender (safety first); a thread without a patient otherwise sits in
   ``unmatched``; a new thread takes the triage queue; later messages move it only when
@@ -25,6 +28,8 @@ its triage into it, in any arrival order (bulk imports of history arrive out of 
   time, ``auto_only``); the patient's next message within the window joins that thread,
   reopens it and routes it as if it were the first, so the STOP stays in the conversation.
   A consent keyword together with another intent (CANCEL answering a reminder) is work.
+- a thread that holds only outbound messages (an appointment reminder, filed ``pending``:
+  waiting on the patient) is routed by its first inbound message as if it were the first.
 
 Header threading helpers live here too: ``clean_message_id`` and ``header_keys``.
 """
@@ -148,6 +153,7 @@ class ThreadState:
     after_hours: bool
     emergency_ack_by: int | None = None
     emergency_ack_at: datetime | None = None
+    emergency_since: datetime | None = None
     snoozed_until: datetime | None = None
     closed_at: datetime | None = None
     version: int = 1
@@ -185,6 +191,7 @@ class ThreadState:
             after_hours=bool(m["after_hours"]),
             emergency_ack_by=m["emergency_ack_by"],
             emergency_ack_at=m["emergency_ack_at"],
+            emergency_since=m["emergency_since"],
             snoozed_until=m["snoozed_until"],
             closed_at=m["closed_at"],
             version=m["version"],
@@ -217,6 +224,7 @@ class ThreadState:
             False,  # after_hours
             None,  # emergency_ack_by
             None,  # emergency_ack_at
+            None,  # emergency_since
             None,  # snoozed_until
             None,  # closed_at
             1,  # version
@@ -256,6 +264,7 @@ class ThreadState:
             self.after_hours,
             self.emergency_ack_by,
             self.emergency_ack_at,
+            self.emergency_since,
             self.snoozed_until,
             self.closed_at,
             now,
@@ -283,6 +292,7 @@ class ThreadState:
             "after_hours": self.after_hours,
             "emergency_ack_by": self.emergency_ack_by,
             "emergency_ack_at": self.emergency_ack_at,
+            "emergency_since": self.emergency_since,
             "snoozed_until": self.snoozed_until,
             "closed_at": self.closed_at,
             "updated_at": now,
@@ -337,8 +347,9 @@ def apply_message(
         if intents and not all(i in current for i in intents):
             state.intents = current + [i for i in intents if i not in current]
     else:
-        # a thread that so far holds only auto-handled messages is routed as if this were its first
-        as_first = first or state.auto_only
+        # a thread that so far holds only auto-handled messages, or only what we sent (an
+        # appointment reminder), is routed as if this were its first
+        as_first = first or state.auto_only or state.last_inbound_at is None
         old_rank = _RANK.get(state.urgency, 2)
         new_rank = _RANK.get(urgency, 2)
         if as_first:
@@ -371,6 +382,9 @@ def apply_message(
             state.urgency = str(urgency)
 
         if urgency == _EMERGENCY:
+            since = state.emergency_since
+            if not state.pinned or since is None or at < since:
+                state.emergency_since = at  # a new emergency (or an earlier message of this one)
             state.pinned = True
             state.emergency_ack_by = None
             state.emergency_ack_at = None
@@ -419,6 +433,10 @@ def merge_into(target: ThreadState, other: ThreadState) -> None:
     else:
         target.intents = target.intents + [i for i in other.intents if i not in target.intents]
     if other.pinned:
+        since = other.emergency_since
+        if target.pinned and target.emergency_since is not None:
+            since = target.emergency_since if since is None else min(since, target.emergency_since)
+        target.emergency_since = since
         target.pinned = True
         target.emergency_ack_by = None
         target.emergency_ack_at = None

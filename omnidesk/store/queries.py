@@ -51,6 +51,7 @@ from omnidesk.model import (
     ContactKind,
     Direction,
     MessageView,
+    OptOutView,
     PageKey,
     PatientBrief,
     PatientCard,
@@ -69,6 +70,7 @@ from omnidesk.store.schema import (
     attachments,
     contacts,
     messages,
+    opt_outs,
     patient_contacts,
     patients,
     staff,
@@ -122,6 +124,7 @@ _SUMMARY_NAMES = (
     "ack_name",
     "emergency_ack_at",
     "version",
+    "emergency_since",
 )
 
 
@@ -207,6 +210,7 @@ _new_summary = slots_builder(
         "candidates",
         "stored_pinned",
         "version",
+        "emergency_since",
     ),
 )
 
@@ -243,6 +247,7 @@ def _summaries_from_rows(
         ack_name,
         emergency_ack_at,
         version,
+        emergency_since,
     ) in rows:
         out.append(
             _new_summary(
@@ -270,6 +275,7 @@ def _summaries_from_rows(
                     cands.get(contact_id, ()) if patient_id is None and contact_id is not None else (),
                     bool(pinned),
                     version,
+                    when(emergency_since) if emergency_since is not None else None,
                 )
             )
         )
@@ -295,6 +301,7 @@ def message_from_row(row, atts: tuple[AttachmentView, ...] = ()) -> MessageView:
         urgency=Urgency(row.urgency),
         matched=_rule_matches(row.matched),
         attachments=atts,
+        kind=getattr(row, "kind", None),
     )
 
 
@@ -616,13 +623,58 @@ def thread_detail(conn: Connection, thread_id: int, *, now: datetime) -> ThreadD
             messages.c.intents,
             messages.c.urgency,
             messages.c.matched,
+            messages.c.kind,
         )
         .where(messages.c.thread_id == thread_id)
         .order_by(messages.c.at, messages.c.id)
     ).all()
     msgs = tuple(message_from_row(r, tuple(atts.get(r.id, ()))) for r in msg_rows)
     card = patient_card(conn, summary.patient_id, now=now) if summary.patient_id is not None else None
-    return ThreadDetail(summary=summary, messages=msgs, patient=card)
+    contact_id = conn.execute(select(_t.c.contact_id).where(_t.c.id == thread_id)).scalar_one_or_none()
+    found = (*(card.opt_outs if card is not None else ()), *opt_outs_for(conn, [contact_id] if contact_id else []))
+    stops = sorted({(o.contact, o.channel): o for o in found}.values(), key=lambda o: (o.at, o.contact, o.channel))
+    return ThreadDetail(summary=summary, messages=msgs, patient=card, opt_outs=tuple(stops))
+
+
+_CANCEL = '%"appointment.cancel"%'  # in the JSON text of a message's intents
+
+
+def opt_outs_for(conn: Connection, contact_ids: Iterable[int]) -> tuple[OptOutView, ...]:
+    """The opt-outs recorded for these contacts (oldest first), each with the message that asked
+    and, when it also asked to cancel an appointment, where that request waits."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return ()
+    m = messages
+    rows = conn.execute(
+        select(
+            _c.c.value,
+            opt_outs.c.channel,
+            opt_outs.c.opted_out_at,
+            m.c.body,
+            cast(m.c.intents, Text).like(_CANCEL).label("cancel"),
+            m.c.thread_id,
+            _t.c.queue,
+            _t.c.status,
+        )
+        .join(_c, _c.c.id == opt_outs.c.contact_id)
+        .outerjoin(m, m.c.id == opt_outs.c.source_message_id)
+        .outerjoin(_t, _t.c.id == m.c.thread_id)
+        .where(opt_outs.c.contact_id.in_(ids))
+        .order_by(opt_outs.c.opted_out_at, _c.c.value, opt_outs.c.channel)
+    ).all()
+    return tuple(
+        OptOutView(
+            contact=r.value,
+            channel=Channel(r.channel),
+            at=r.opted_out_at,
+            words=r.body,
+            cancellation_queue=r.queue if r.cancel else None,
+            cancellation_open=bool(r.cancel) and r.status == ThreadStatus.OPEN.value,
+            thread_id=r.thread_id,
+        )
+        for r in rows
+    )
 
 
 _LABEL_ORDER = {"mobile": 0, "home": 1, "email": 2}
@@ -672,6 +724,7 @@ def patient_card(conn: Connection, patient_id: int, *, now: datetime) -> Patient
         emails=emails,
         upcoming=upcoming,
         shared_contact=shared,
+        opt_outs=opt_outs_for(conn, [r.id for r in links]),
     )
 
 
@@ -687,7 +740,8 @@ def mark_read(conn: Connection, thread_id: int) -> bool:
 def acknowledge_emergency(
     conn: Connection, thread_id: int, *, staff_id: int | None, at: datetime, expected_version: int
 ) -> bool:
-    """Record who acknowledged the emergency and when, unpin it and bump the version.
+    """Record who acknowledged the emergency and when, unpin it and bump the version
+    (``emergency_since`` stays: how long the acknowledged emergency waited).
 
     Only if the thread is still at ``expected_version``; False when someone changed it first.
     """
@@ -706,11 +760,17 @@ def acknowledge_emergency(
 
 
 def thread_state(conn: Connection, thread_id: int):
-    """(id, version, urgency, pinned, emergency_ack_at, patient_id) of a thread, or None."""
+    """(id, version, urgency, pinned, emergency_ack_at, patient_id, emergency_since) of a thread, or None."""
     return conn.execute(
-        select(_t.c.id, _t.c.version, _t.c.urgency, _t.c.pinned, _t.c.emergency_ack_at, _t.c.patient_id).where(
-            _t.c.id == thread_id
-        )
+        select(
+            _t.c.id,
+            _t.c.version,
+            _t.c.urgency,
+            _t.c.pinned,
+            _t.c.emergency_ack_at,
+            _t.c.patient_id,
+            _t.c.emergency_since,
+        ).where(_t.c.id == thread_id)
     ).first()
 
 
@@ -720,6 +780,7 @@ __all__ = [
     "candidates_for_contacts",
     "key_at",
     "mark_read",
+    "opt_outs_for",
     "page_select",
     "patient_card",
     "queue_counts",

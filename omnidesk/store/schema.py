@@ -143,6 +143,8 @@ threads = Table(
     Column("after_hours", Boolean, nullable=False, server_default=text("false")),
     Column("emergency_ack_by", ForeignKey("staff.id", ondelete="SET NULL")),
     Column("emergency_ack_at", UTCDateTime),
+    # when it last became an emergency waiting for a human (kept after the acknowledgment)
+    Column("emergency_since", UTCDateTime),
     Column("snoozed_until", UTCDateTime),
     Column("closed_at", UTCDateTime),
     Column("version", Integer, nullable=False, server_default=text("1")),
@@ -191,11 +193,22 @@ messages = Table(
     Column("urgency", String(16), nullable=False),
     Column("matched", JSON, nullable=False),  # list[{"rule","sets","text"}]
     Column("staff_id", ForeignKey("staff.id", ondelete="SET NULL")),  # author of an outbound
+    Column("kind", String(32)),  # what an outbound was for: reminder | reply | …; NULL inbound
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("channel", "provider_id", name="uq_messages_channel_provider_id"),
 )
 Index("ix_messages_thread_at", messages.c.thread_id, messages.c.at, messages.c.id)
 Index("ix_messages_message_id", messages.c.message_id)
+# The last texts sent to a number (an inbound message's contact_id is its sender, an
+# outbound one's its recipient); outbound rows only, so inbound inserts never touch it.
+_OUTBOUND = text("direction = 'outbound'")
+Index(
+    "ix_messages_outbound_contact",
+    messages.c.contact_id,
+    messages.c.at,
+    sqlite_where=_OUTBOUND,
+    postgresql_where=_OUTBOUND,
+)
 
 # Every email id a stored message carried (its Message-ID, In-Reply-To and References) →
 # the thread it joined, so a reply finds its thread even when the parent arrives later,

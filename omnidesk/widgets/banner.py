@@ -6,7 +6,7 @@ that acknowledges it — and nothing a patient wrote (no name, no message text).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
@@ -22,7 +22,6 @@ def banner_text(
     labels: dict[str, str],
     key: str = "a",
     total: int | None = None,
-    started: Mapping[int, datetime] | None = None,
     target: int | None = None,
 ) -> Text | None:
     """The banner line for the emergency that has waited longest (None when there is none).
@@ -31,22 +30,16 @@ def banner_text(
 
     ``target`` is the thread the key acknowledges when it is not the oldest (the open one).
     ``total`` is how many wait in all, when more than ``emergencies`` holds. The wait counts
-    from when each thread became an emergency: ``started[thread id]`` when known (see
-    :func:`~omnidesk.widgets.formatting.emergency_start`), else the summary's own idea.
+    from when each thread became an emergency: the store's ``emergency_since`` (see
+    :func:`~omnidesk.widgets.formatting.emergency_start`).
     """
     if not emergencies:
         return None
-    known = started or {}
-
-    def start(t: ThreadSummary) -> datetime:
-        return known.get(t.id) or emergency_start(t)
-
     chosen = [t for t in emergencies if t.id == target]  # the one the key acts on, when not the oldest
-    oldest = chosen[0] if chosen else min(emergencies, key=lambda t: (start(t), t.id))
+    oldest = chosen[0] if chosen else min(emergencies, key=lambda t: (emergency_start(t), t.id))
     queue = labels.get(oldest.queue, queue_label(oldest.queue))
-    text = Text(
-        f" EMERGENCY — {queue} #{oldest.id} — waiting {waited(start(oldest), now)} — press {key} to acknowledge"
-    )
+    wait = waited(emergency_start(oldest), now)
+    text = Text(f" EMERGENCY — {queue} #{oldest.id} — waiting {wait} — press {key} to acknowledge")
     waiting = max(total or 0, len(emergencies))
     if waiting > 1:
         text.append(f"  (+{waiting - 1} more)")
@@ -81,11 +74,10 @@ class EmergencyBanner(Static):
         labels: dict[str, str],
         key: str = "a",
         total: int | None = None,
-        started: Mapping[int, datetime] | None = None,
         target: int | None = None,
     ) -> None:
         """Show (or hide, when ``emergencies`` is empty) the banner as of ``now``."""
         self.emergencies = tuple(emergencies)
-        text = banner_text(emergencies, now, labels, key, total, started, target)
+        text = banner_text(emergencies, now, labels, key, total, target)
         self.set_class(text is not None, "-active")
         self.update(text or "")

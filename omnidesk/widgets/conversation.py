@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import ClassVar
 
@@ -12,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from omnidesk.model import Direction, MessageView, ThreadDetail, ThreadStatus, ThreadSummary, Urgency
+from omnidesk.model import Direction, MessageView, OptOutView, ThreadDetail, ThreadStatus, ThreadSummary, Urgency
 from omnidesk.widgets.formatting import (
     CHANNEL_NAMES,
     CHANNEL_STYLES,
@@ -21,27 +22,45 @@ from omnidesk.widgets.formatting import (
     due_label,
     local_time,
     queue_label,
+    waited,
 )
+from omnidesk.widgets.opt_out import opt_out_line
 from omnidesk.widgets.safe_text import clean, safe_body, safe_text
 from omnidesk.widgets.thread_row import display_name
 
 
 def emergency_status(t: ThreadSummary, tz: tzinfo | None, now: datetime | None = None) -> Text | None:
-    """ "EMERGENCY — not acknowledged" or "acknowledged by X at HH:MM" (None for other threads).
+    """ "EMERGENCY since HH:MM:SS — not acknowledged" or "acknowledged by X at HH:MM (waited 3m 05s)"
+    (None for other threads). The start is the store's ``emergency_since`` when it has one.
 
-    The date is added when the acknowledgment was not today (``now``, in ``tz``)."""
+    A date is added to a time that was not today (``now``, in ``tz``)."""
     if t.urgency is not Urgency.EMERGENCY:
         return None
+
+    def when(at: datetime, fmt: str) -> str:
+        today = now is not None and local_time(at, tz, fmt="%Y-%m-%d") == local_time(now, tz, fmt="%Y-%m-%d")
+        return local_time(at, tz, fmt=fmt if today else f"%a %d %b {fmt}")
+
+    since = t.emergency_since
     if t.emergency_ack_at is None:
-        return Text(" EMERGENCY — not acknowledged ", style="bold white on red")
+        start = f" since {when(since, '%H:%M:%S')}" if since is not None else ""
+        return Text(f" EMERGENCY{start} — not acknowledged ", style="bold white on red")
     who = clean(t.emergency_ack_by or "staff")
     at = t.emergency_ack_at
-    today = now is not None and local_time(at, tz, fmt="%Y-%m-%d") == local_time(now, tz, fmt="%Y-%m-%d")
-    return Text(f"Emergency acknowledged by {who} at {local_time(at, tz, with_date=not today)}", "red")
+    line = f"Emergency acknowledged by {who} at {when(at, '%H:%M')}"
+    if since is not None and since <= at:
+        line += f" (waited {waited(since, at)})"
+    return Text(line, "red")
 
 
-def render_thread_header(t: ThreadSummary, tz: tzinfo | None, now: datetime, labels: dict[str, str]) -> Text:
-    """The thread's title line and its tags."""
+def render_thread_header(
+    t: ThreadSummary,
+    tz: tzinfo | None,
+    now: datetime,
+    labels: dict[str, str],
+    opt_outs: Sequence[OptOutView] = (),
+) -> Text:
+    """The thread's title line, its tags, the emergency's state and any opt-out on record."""
     out = Text()
     out.append_text(safe_text(display_name(t), "bold"))
     out.append(f"  #{t.id}", "dim")
@@ -60,6 +79,9 @@ def render_thread_header(t: ThreadSummary, tz: tzinfo | None, now: datetime, lab
     if status is not None:
         out.append("\n")
         out.append_text(status)
+    for o in opt_outs:
+        out.append("\n")
+        out.append_text(opt_out_line(o, tz, labels))
     return out
 
 
@@ -74,6 +96,8 @@ def render_message(m: MessageView, tz: tzinfo | None, now: datetime, *, why: boo
     head.append(f" · {ago(m.at, now)}", "dim")
     head.append(" · " if inbound else " · to ", "dim")
     head.append_text(safe_text(m.sender if inbound else m.recipient, "dim"))
+    if m.kind and not inbound:
+        head.append(f" · {clean(m.kind)}", "bold green")
     if m.delivery_status and not inbound:
         head.append(f" · {clean(m.delivery_status)}", "dim")
     parts: list[RenderableType] = [head]
@@ -157,7 +181,7 @@ class Conversation(VerticalScroll, can_focus=True, inherit_bindings=False):
     def update_summary(self, summary: ThreadSummary) -> None:
         """Refresh the header with a newer summary of the shown thread (e.g. after acknowledging)."""
         if self.detail is not None and self.detail.summary.id == summary.id:
-            self.detail = ThreadDetail(summary, self.detail.messages, self.detail.patient)
+            self.detail = dataclasses.replace(self.detail, summary=summary)
             self._redraw()
 
     def toggle_why(self) -> bool:
@@ -174,7 +198,7 @@ class Conversation(VerticalScroll, can_focus=True, inherit_bindings=False):
             body.update("")
             return
         now = self.clock()
-        head = render_thread_header(self.detail.summary, self.tz, now, self.labels)
+        head = render_thread_header(self.detail.summary, self.tz, now, self.labels, self.detail.opt_outs)
         if self.why:
             head.append("\nShowing why each tag was set", "italic dim")
         header.update(head)

@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from omnidesk.model import PatientBrief, PatientCard, ThreadDetail
 from omnidesk.widgets.formatting import CHANNEL_NAMES, local_time
+from omnidesk.widgets.opt_out import opt_out_line
 from omnidesk.widgets.safe_text import clean, safe_text
 
 
@@ -47,8 +48,8 @@ def _grid() -> Table:
     return grid
 
 
-def render_card(card: PatientCard, tz: tzinfo | None) -> RenderableType:
-    """The patient: name, MRN, date of birth, language, how to reach them, what is coming up."""
+def render_card(card: PatientCard, tz: tzinfo | None, labels: dict[str, str] | None = None) -> RenderableType:
+    """The patient: name, MRN, date of birth, language, how to reach them (and any opt-out), what is coming up."""
     out = Text()
     out.append_text(safe_text(card.name, "bold"))
     out.append(f"   MRN {clean(card.mrn)}", "dim")
@@ -62,6 +63,9 @@ def render_card(card: PatientCard, tz: tzinfo | None) -> RenderableType:
             out.append_text(safe_text(", ".join(values)))
     if card.shared_contact:
         out.append("\nShares a phone or email with another patient", "yellow")
+    for o in card.opt_outs:
+        out.append("\n")
+        out.append_text(opt_out_line(o, tz, labels))
     out.append("\nUpcoming: ", "dim")
     if not card.upcoming:
         out.append("none", "dim")
@@ -111,6 +115,7 @@ class PatientCardView(VerticalScroll, can_focus=True, inherit_bindings=False):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.tz: tzinfo | None = None
+        self.labels: dict[str, str] = {}
 
     def compose(self):
         yield Static(Text("No thread open.", "dim"), id="patient-card-body")
@@ -121,7 +126,7 @@ class PatientCardView(VerticalScroll, can_focus=True, inherit_bindings=False):
         if detail is None:
             body.update(Text("No thread open.", "dim"))
         elif detail.patient is not None:
-            body.update(render_card(detail.patient, self.tz))
+            body.update(render_card(detail.patient, self.tz, self.labels))
         elif detail.summary.candidates:
             body.update(render_candidates(detail.summary.contact, detail.summary.candidates))
         else:

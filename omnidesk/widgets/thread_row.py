@@ -13,7 +13,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from omnidesk.model import ThreadStatus, ThreadSummary, Urgency
-from omnidesk.widgets.formatting import CHANNEL_ICONS, CHANNEL_STYLES, age, due_label, intents_label
+from omnidesk.widgets.formatting import CHANNEL_ICONS, CHANNEL_STYLES, age, due_label, emergency_start, intents_label
 from omnidesk.widgets.safe_text import clean
 
 # Fixed column widths in cells (each includes its trailing gap); the preview takes the rest.
@@ -114,7 +114,9 @@ def row_segments(t: ThreadSummary, width: int, now: datetime, styles: RowStyles)
     else:
         cells.append(("AH " if t.after_hours else "   ", Style(color="magenta")))
         cells.append((_fit(due_text, DUE), Style(color="red", bold=True) if late else styles.dim))
-    cells.append((age(t.last_message_at, now).rjust(AGE - 1) + " ", Style()))
+    # the age of the last message; for a waiting emergency, how long it has waited
+    since = emergency_start(t) if t.pinned else t.last_message_at
+    cells.append((age(since, now).rjust(AGE - 1) + " ", Style(color="red", bold=True) if t.pinned else Style()))
 
     segments: list[Segment] = []
     used = 0

@@ -175,3 +175,50 @@ def test_live_demo_delivers_to_real_patients(ctx: Context) -> None:
     assert report.new == 1
     assert _counts(ctx)["messages"] == before + 1
     assert loop.run_once().new == 0  # the next one is not due yet
+
+
+def test_reminders_are_answered_with_a_bare_cancel_and_a_c(plan: DemoPlan) -> None:
+    assert [r.mrn for r in plan.reminders] and len({r.mrn for r in plan.reminders}) == len(plan.reminders) == 2
+    replies = {m.sender: m for m in plan.messages if m.body in ("CANCEL", "C") and m.channel is Channel.SMS}
+    for reminder in plan.reminders:
+        reply = replies[reminder.to]
+        assert timedelta(0) < reply.received_at - reminder.sent_at < timedelta(hours=1)
+        assert "Reply C to confirm or CANCEL to cancel" in reminder.body
+
+
+def test_seeded_reminder_replies_are_read_as_such(ctx: Context) -> None:
+    with reading(ctx.engine) as conn:
+        sent = conn.execute(
+            select(messages.c.thread_id, messages.c.at).where(
+                messages.c.kind == "reminder", messages.c.direction == "outbound"
+            )
+        ).all()
+        replies = {
+            r.body: r
+            for r in conn.execute(
+                select(messages.c.body, messages.c.intents, messages.c.thread_id, messages.c.at).where(
+                    messages.c.thread_id.in_([s.thread_id for s in sent]), messages.c.direction == "inbound"
+                )
+            )
+        }
+    assert len(sent) == 2
+    assert replies["CANCEL"].intents == ["appointment.cancel", "consent.opt_out"]  # both honoured
+    assert replies["C"].intents == ["appointment.confirm"]
+    detail = inbox.open_thread(ctx, replies["CANCEL"].thread_id)
+    assert detail.summary.status is ThreadStatus.OPEN and detail.summary.queue == "front_desk"
+    kinds = [(m.kind, m.body) for m in detail.messages]
+    at = kinds.index(next(k for k in kinds if k[0] == "reminder"))
+    assert kinds[at + 1] == (None, "CANCEL")  # the reply follows the reminder in the conversation
+    (stop,) = detail.opt_outs
+    assert stop.words == "CANCEL" and stop.cancellation_queue == "front_desk" and stop.cancellation_open
+    assert detail.patient is not None and detail.patient.opt_outs == detail.opt_outs
+
+
+def test_seeded_acknowledgments_come_minutes_after_the_emergency(ctx: Context) -> None:
+    with reading(ctx.engine) as conn:
+        acked = conn.execute(
+            select(threads.c.emergency_since, threads.c.emergency_ack_at).where(threads.c.emergency_ack_at.is_not(None))
+        ).all()
+    assert len(acked) >= 2
+    for since, at in acked:
+        assert since is not None and timedelta(minutes=1) <= at - since <= timedelta(minutes=9)

@@ -10,6 +10,8 @@ from omnidesk.widgets.banner import banner_text
 from omnidesk.widgets.formatting import age, ago, due_label, emergency_start, intents_label, waited
 from tests.tui.rows import NOW, row
 
+UTC_TZ = NOW.tzinfo
+
 
 def test_age_is_compact() -> None:
     assert age(NOW - timedelta(seconds=20), NOW) == "now"
@@ -63,7 +65,7 @@ def test_the_wait_counts_from_when_the_thread_became_an_emergency() -> None:
     # Without the messages: the store's time when it has one, else the last message.
     assert emergency_start(t) == t.last_message_at
     assert emergency_start(replace(t, emergency_since=first.at)) == first.at
-    text = banner_text([t], NOW, {"emergency": "Emergency"}, started={t.id: first.at})
+    text = banner_text([replace(t, emergency_since=first.at)], NOW, {"emergency": "Emergency"})
     assert text is not None and "waiting 20m 00s" in text.plain
 
 
@@ -71,3 +73,42 @@ def test_ago_reads_as_words() -> None:
     assert ago(NOW - timedelta(seconds=20), NOW) == "just now"
     assert ago(NOW - timedelta(minutes=2), NOW) == "2m ago"
     assert ago(NOW - timedelta(days=3), NOW) == "3d ago"
+
+
+def test_emergency_status_says_since_when_and_how_long_it_waited() -> None:
+    from zoneinfo import ZoneInfo
+
+    from omnidesk.widgets.conversation import emergency_status
+
+    tz = ZoneInfo("America/New_York")
+    t = replace(row(1), urgency=Urgency.EMERGENCY, emergency_since=NOW - timedelta(minutes=4, seconds=5))
+    status = emergency_status(t, tz, NOW)
+    assert status is not None and status.plain == " EMERGENCY since 10:55:55 — not acknowledged "
+    yesterday = replace(t, emergency_since=NOW - timedelta(days=1))
+    assert "since Thu 13 Mar 11:00:00" in emergency_status(yesterday, tz, NOW).plain  # type: ignore[union-attr]
+    acked = replace(t, emergency_ack_by="Nurse Joy", emergency_ack_at=NOW)
+    assert emergency_status(acked, tz, NOW).plain == (  # type: ignore[union-attr]
+        "Emergency acknowledged by Nurse Joy at 11:00 (waited 4m 05s)"
+    )
+    assert emergency_status(replace(acked, emergency_since=None), tz, NOW).plain.endswith("at 11:00")  # type: ignore[union-attr]
+    assert emergency_status(row(2), tz, NOW) is None
+
+
+def test_the_opt_out_line_quotes_the_patient_as_plain_text() -> None:
+    from omnidesk.model import Channel, OptOutView
+    from omnidesk.widgets.opt_out import opt_out_line
+
+    cancel = OptOutView("+15550142222", Channel.SMS, NOW, "CANCEL", "front_desk", True, 7)
+    line = opt_out_line(cancel, UTC_TZ, {"front_desk": "Front desk"})
+    assert line.plain == (
+        "SMS opt-out recorded Fri 14 Mar 15:00 (patient texted “CANCEL”) — reminders by text stopped; "
+        "cancellation request in Front desk"
+    )
+    hostile = OptOutView("a@example.org", Channel.EMAIL, NOW, "[bold]stop\x1b[31m emailing me[/bold] " + "x" * 60)
+    line = opt_out_line(hostile, UTC_TZ)
+    assert "(patient wrote “[bold]stop emailing me[/bold] xxxxxxxxx…”) — reminders by email stopped" in line.plain
+    assert not line.spans or all(s.style in ("bold yellow", "yellow") for s in line.spans)  # no style from the text
+    closed = OptOutView("+15550142222", Channel.SMS, NOW, None, "front_desk", False)
+    assert opt_out_line(closed, UTC_TZ).plain.endswith(
+        "(patient asked to stop) — reminders by text stopped; cancellation request filed in Front desk (thread closed)"
+    )
