@@ -122,6 +122,10 @@ class Classifier:
         self._ids = [r.id for r in rules]
         # a rule that says what the patient wants (an intent rule, or an urgency rule that implies one)
         self._implies = [not r.is_urgency or r.intent is not None for r in rules]
+        # per phrase: how many leading words are adjacent (before its first "...")
+        self._lead = [
+            1 + next((n for n, (_slot, gap) in enumerate(rest) if gap), len(rest)) for rest in self.matcher.phrase_rest
+        ]
         # (rule, matched words, language) -> the answer, when that one rule is all that fired (bounded)
         self._single: dict[tuple[int, str, str], Classification] = {}
         self._spanish_bit = self.matcher.spanish_bit
@@ -225,10 +229,12 @@ class Classifier:
         urg = self._urg
         rem = self._rem
         hist_on = self._hist
+        lead = self._lead
         pattern_hits: dict[int, list[tuple[int, int, int]]] = {}
         unless_hits: dict[int, list[int]] | None = None
         neg_spans: list[tuple[int, int]] | None = None
-        covered: set[int] | None = None
+        # urgency rule -> (its phrase's leading words, where the phrase ends), for each longer hit
+        covering: dict[int, list[tuple[range, int]]] | None = None
         needs_history = False
         neg_word = False
         for pid, s, e in hits:
@@ -246,10 +252,9 @@ class Classifier:
                 else:
                     lst.append((g, s, e))
                 if e > s and urg[r]:
-                    # "no puede respirar": that "no" is a symptom, not a negation of what follows
-                    if covered is None:
-                        covered = set()
-                    covered.update(range(s, e + 1))
+                    if covering is None:
+                        covering = {}
+                    covering.setdefault(r, []).append((range(s, min(e, s + lead[pid] - 1) + 1), e))
             elif k == UNLESS:
                 if unless_hits is None:
                     unless_hits = {}
@@ -292,16 +297,25 @@ class Classifier:
                     if recurrence is None:
                         recurrence = []
                     recurrence.append(s)
-        blocked = pseudo | covered if (pseudo and covered) else (pseudo or covered or _EMPTY)
-        neg_ends: set[int] = {e for s, e in neg_spans if blocked.isdisjoint(range(s, e + 1))} if neg_spans else _EMPTY
-
-        fired: list[Fired] = []
-        if whole:
-            for r in whole:
-                if not rem[r] or reminder_reply:
-                    fired.append((r, 0, body_len - 1, None))
-        state = (infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence)
+        if reply_subject:
+            # "Re: chest pain" over "no more chest pain": the body has the last word on its own rule
+            for r in self._subject_urgency(pattern_hits, body_len):
+                pattern_hits[r] = [h for h in pattern_hits[r] if h[1] < body_len]
+        blocked = pseudo or _EMPTY
+        neg_ends = _negation_ends(neg_spans, blocked)
+        state = (infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence, None)
+        fired = self._whole_fired(whole, body_len, reminder_reply)
         sent_ids = self._evaluate(pattern_hits, state, None, fired)
+        if covering and any_negation:
+            # "no puede respirar y dolor de pecho": the "no" of an urgency phrase that fires is a
+            # symptom, not a negation of what follows the phrase (inside its gap it still is:
+            # "no tiene convulsiones desde que toma keppra"). A phrase whose rule did not fire
+            # shields nothing, so this is a second reading once the first says what fired.
+            shields = [c for f in fired if f[0] in covering for c in covering[f[0]]]
+            if shields:
+                state = (infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence, shields)
+                fired = self._whole_fired(whole, body_len, reminder_reply)
+                sent_ids = self._evaluate(pattern_hits, state, sent_ids, fired)
         implies = self._implies
         for f in fired:
             if implies[f[0]]:
@@ -315,7 +329,7 @@ class Classifier:
                 for pid, s, e in cues:
                     if owners[pid][0] == PSEUDO:
                         blocked = blocked | set(range(s, e + 1))
-                state = (infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence)
+                state = (infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence, state[7])
             weak_hits: dict[int, list[tuple[int, int, int]]] = {}
             for pid, s, e in matcher.scan(infos, WEAK_TIER, present)[0]:
                 _k, r, g = owners[pid]
@@ -339,6 +353,19 @@ class Classifier:
             return found
         return self._compose(infos, fired, present)
 
+    def _whole_fired(self, whole: list[int] | None, body_len: int, reminder_reply: bool) -> list[Fired]:
+        """The whole-message rules ("Y", "STOP") that apply, as fired rules."""
+        rem = self._rem
+        return [(r, 0, body_len - 1, None) for r in whole if not rem[r] or reminder_reply] if whole else []
+
+    def _subject_urgency(self, pattern_hits: dict[int, list[tuple[int, int, int]]], body_len: int) -> list[int]:
+        """Urgency rules hit both in a reply's subject and in its body."""
+        return [
+            r
+            for r, hs in pattern_hits.items()
+            if any(h[1] >= body_len for h in hs) and any(h[1] < body_len for h in hs)
+        ]
+
     def _lang(self, infos: list[Info], present: int) -> str:
         """Spanish when its markers outnumber the English ones; no marker at all (mask bit) means English."""
         if present >= 0 and not present & self._spanish_bit:
@@ -357,7 +384,7 @@ class Classifier:
         ``sent_ids`` (each token's sentence number) is computed here the first time a rule needs
         it, and returned for the next call.
         """
-        infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence = state
+        infos, any_negation, neg_ends, blocked, unless_hits, history, recurrence, shields = state
         negatable = self._neg
         hist_on = self._hist
         groups = self._groups
@@ -376,7 +403,7 @@ class Classifier:
                 ok = []
                 for h in rhits:
                     s = h[1]
-                    if check_negation and _negated(infos, s, neg_ends, blocked):
+                    if check_negation and _negated(infos, s, neg_ends, _shielded(blocked, shields, s)):
                         continue
                     if unless_sents and sent_ids[s] in unless_sents:  # type: ignore[index]
                         continue
@@ -504,6 +531,21 @@ def _match(rule: str, sets: str, text: str) -> RuleMatch:
             _MATCHES.clear()
         found = _MATCHES[key] = RuleMatch(rule, sets, text)
     return found
+
+
+def _negation_ends(neg_spans: list[tuple[int, int]] | None, blocked: set[int]) -> set[int]:
+    """Where each negation ends, leaving out those that overlap ``blocked`` words."""
+    if not neg_spans:
+        return _EMPTY
+    return {e for s, e in neg_spans if blocked.isdisjoint(range(s, e + 1))}
+
+
+def _shielded(blocked: set[int], shields: list[tuple[range, int]] | None, start: int) -> set[int]:
+    """``blocked`` plus the leading words of every firing urgency phrase that ends before ``start``."""
+    if not shields:
+        return blocked
+    extra = [words for words, end in shields if end < start]
+    return blocked.union(*extra) if extra else blocked
 
 
 def _negated(infos: list[Info], start: int, neg_ends: set[int], blocked: set[int]) -> bool:

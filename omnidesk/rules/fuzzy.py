@@ -55,6 +55,7 @@ NEVER_FUZZ = frozenset(
     moving mowing loving living
     breathe breath breaths breathes
     chest
+    spelling sizing gaping
     """.split()  # noqa: SIM905 - a word list people can read
 )
 

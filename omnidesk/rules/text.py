@@ -147,12 +147,14 @@ def _build_fold_table() -> dict[int, str | None]:
 _FOLD = _build_fold_table()
 
 
-_CONTRACTION = re.compile(r"(?<=[a-z])['’](ll|re|ve|d)\b")
-_EXPAND = {"ll": " will", "re": " are", "ve": " have", "d": " would"}
+# 'd only after a pronoun: "I'd", "she'd" are "would", but "OD'd", "ER'd" are not.
+_CONTRACTION = re.compile(r"(?<=[a-z])['’](ll|re|ve)\b|\b(i|you|he|she|we|they|it|that|who|there)['’]d\b")
+_EXPAND = {"ll": " will", "re": " are", "ve": " have"}
 
 
 def _expand(m: re.Match[str]) -> str:
-    return _EXPAND[m.group(1)]
+    pronoun = m.group(2)
+    return pronoun + " would" if pronoun else _EXPAND[m.group(1)]
 
 
 def normalize(text: str) -> str:
