@@ -123,6 +123,7 @@ FAIRLY_COMMON_WORDS = frozenset(
 
 _NUM_RANGE = re.compile(r"#(-?\d+(?:\.\d+)?)\.\.(-?\d+(?:\.\d+)?)$")
 _TEMP = re.compile(r"#temp>=(\d+(?:\.\d+)?)$")
+_OPTIONAL = re.compile(r"\)[?*+]")
 _PATTERN_PART = re.compile(r"\(([^()]*)\)|(\.\.\.|…)|([^\s()]+)")
 
 
@@ -252,6 +253,13 @@ class Matcher:
         ``a|b`` are one-word alternatives; ``(too many|too much)`` are alternatives of several words.
         """
         items: list[list[tuple[str, ...]] | None] = []
+        if _OPTIONAL.search(pattern):
+            raise RulesError(
+                "rules",
+                where,
+                f"optional words ('?', '*' or '+' after a group) are not supported: {pattern!r}; "
+                "write one pattern with the words and one without",
+            )
         found = list(_PATTERN_PART.finditer(pattern))
         if "".join("".join(m.group(0).split()) for m in found) != "".join(pattern.split()):
             raise RulesError("rules", where, f"unbalanced or nested parentheses in pattern {pattern!r}")

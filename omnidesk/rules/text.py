@@ -179,7 +179,17 @@ TOKEN_RE = re.compile(
     r"|[,:()/]"
     r"|[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\u2705\u274C]"
 )
-tokenize = TOKEN_RE.findall
+# A title's full stop does not end the sentence: "Can Dr. Kim see me" is one sentence.
+ABBREVIATIONS = frozenset(["dr", "dra", "drs", "mr", "mrs", "ms", "st", "jr", "sr", "sra", "srta"])
+
+
+def tokenize(text: str) -> list[str]:
+    """The tokens of normalised text (see ``TOKEN_RE``), without the full stop of a title ("Dr.")."""
+    toks = TOKEN_RE.findall(text)
+    if "." in toks:
+        toks = [t for n, t in enumerate(toks) if not (t == "." and n and toks[n - 1] in ABBREVIATIONS)]
+    return toks
+
 
 SENTENCE_MARKS = frozenset(".!?;\n")
 CLAUSE_MARKS = frozenset(",:()")

@@ -89,3 +89,23 @@ def test_a_reply_subject_does_not_overrule_the_body_on_the_same_rule(clf: Classi
 def test_a_reply_subject_still_counts_when_the_body_is_silent(clf: Classifier) -> None:
     c = clf.classify("it is getting worse, what should I do", "Re: chest pain")
     assert c.urgency.value == "emergency"
+
+
+def test_a_titles_full_stop_does_not_end_the_sentence() -> None:
+    from omnidesk.rules.text import normalize, tokenize
+
+    assert tokenize(normalize("Can Dr. Kim see me? Mrs. Lee too.")) == [
+        "can", "dr", "kim", "see", "me", "?", "mrs", "lee", "too", ".",
+    ]  # fmt: skip
+
+
+def test_an_optional_group_is_refused_at_load_not_read_as_a_word(tmp_path: Path) -> None:
+    from omnidesk.rules.ruleset import RulesError
+
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        '[[rule]]\nid = "x"\nsets = "general"\ndescription = "x"\npatterns = ["stop (the|your)? texts"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(RulesError, match="optional words"):
+        Classifier(load_ruleset([path], include_default=False))

@@ -108,3 +108,96 @@ def test_not_consent(clf: Classifier, body: str) -> None:
 def test_a_lone_keyword_is_never_urgent(clf: Classifier) -> None:
     for body in ("STOP", "HELP", "START", "INFO"):
         assert clf.classify(body).urgency.value == "routine"
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["opt-out please", "Unsubscribe me please", "STOPP", "unsuscribe", "do not text", "Stop thank you", "STOP 🛑",
+     "Stop Stop STOP", "remove me"],
+)  # fmt: skip
+def test_keyword_variants_and_misspellings_are_opt_outs(clf: Classifier, body: str) -> None:
+    assert _intents(clf, body) == (OPT_OUT,)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I no longer want to receive text messages from your office",
+        "Please cease all text communication with this number.",
+        "I revoke my consent to receive texts from this office",
+        "I do not consent to text messages",
+        "Please don't contact me by text anymore",
+        "Do not contact this number again",
+        "how do i stop getting these texts?",
+        "please stop the automated messages",
+        "Please stop with the texts",
+        "I never signed up for these texts, please remove me",
+        "Please delete my number from your texting system",
+        "Stop!!! wrong person",
+        "Texts are annoying. Stop.",
+        "These reminders are useless! STOP!!",
+        "I want off this list",
+        "no quiero que me escriban más",
+        "Favor de no enviarme más mensajes",
+        "Por favor sáquenme de su lista de mensajes",
+        "No me vuelvan a escribir",
+        "no deseo recibir mensajes",
+    ],
+)
+def test_opt_outs_in_unusual_words(clf: Classifier, body: str) -> None:
+    assert OPT_OUT in _intents(clf, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "START please",
+        "I accidentally replied STOP, how do I get the texts back?",
+        "Please add me back to the text list",
+        "I'd like to get text reminders again please",
+        "quiero volver a recibir los mensajes",
+        "pueden volver a mandarme mensajes",
+        "please don't unsubscribe me, that was my son playing with my phone",
+    ],
+)
+def test_opt_ins_in_words(clf: Classifier, body: str) -> None:
+    intents = _intents(clf, body)
+    assert OPT_IN in intents
+    assert OPT_OUT not in intents
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # about texts, but not a request to stop them for this number
+        "I never got your text, please text me the address",
+        "don't text me at work please, after 5 is fine",
+        "dont text me the code, email it to me",
+        "no more than 2 texts a day please",
+        "stop texting my wife, text me instead",
+        "can you stop sending reminders to my mom's phone? send them to me",
+        "Please unsubscribe me from the monthly newsletter emails.",
+        "please remove me from the waiting list, i found another dr",
+        "no quiero que dejen de mandarme mensajes",
+        "no dejen de mandarme los recordatorios, me ayudan mucho",
+        # stop / quit / cancel / end about something else
+        "Stop sending these paper statements",
+        "STOP sending me bills for a visit that insurance covered",
+        "no me manden mas facturas por correo",
+        "I can't stop coughing at night, should I come in?",
+        "Quit taking the prednisone yesterday like the doc said, rash is still there",
+        "we quit using that pharmacy, send my lisinopril to Walgreens now",
+        "Cancel my autopay please",
+        "what time do you end on Fridays",
+        "Can you stop the reminder calls to my landline? Texts are fine.",
+        "Got your message. Can I stop by at noon?",
+        "please don't unsubscribe me, that was my son playing with my phone",
+    ],
+)
+def test_more_things_that_are_not_an_opt_out(clf: Classifier, body: str) -> None:
+    assert OPT_OUT not in _intents(clf, body)
+
+
+def test_asking_for_a_text_is_not_an_opt_in(clf: Classifier) -> None:
+    assert OPT_IN not in _intents(clf, "¿Me pueden mandar un mensaje cuando esté lista la receta?")
+    assert OPT_IN not in _intents(clf, "I didn't get the reminder again, can you text me the time?")
