@@ -213,7 +213,10 @@ class Matcher:
             self._add_pattern(pat, Owner(UNLESS, idx), False, where, rule.gap)
 
     def _add_pattern(self, pattern: str, owner: Owner, fuzzy: bool, where: str, max_gap: int = GAP) -> None:
-        items = self._parse(pattern, where)
+        try:
+            items = self._parse(pattern, where)
+        except RulesError as exc:  # name the file the rule came from
+            raise RulesError(self._source(owner), exc.where, exc.problem) from None
         for variant in self._expand(items):
             slots: list[tuple[int, int]] = []
             gap = 0

@@ -157,15 +157,26 @@ def _expand(m: re.Match[str]) -> str:
     return pronoun + " would" if pronoun else _EXPAND[m.group(1)]
 
 
+# SMS shorthand: "w/o" is "without" (a negation), "w/" is "with".
+_WITH = re.compile(r"\bw/(o\b)?")
+
+
+def _with(m: re.Match[str]) -> str:
+    return "without " if m.group(1) else "with "
+
+
 def normalize(text: str) -> str:
     """Lower-case, accents folded to ASCII (``acabó`` → ``acabo``), apostrophes removed (``can't`` → ``cant``).
 
     "I'll", "we're", "I've", "I'd" become "i will", "we are", "i have", "i would" (so "I'll"
     never reads as "ill" nor "we'll check" as "well check"); other apostrophes just vanish.
+    SMS shorthand "w/o" and "w/" become "without" and "with".
     """
     text = text.lower()
     if "'" in text or "’" in text:
         text = _CONTRACTION.sub(_expand, text)
+    if "w/" in text:
+        text = _WITH.sub(_with, text)
     if text.isascii():
         return text.replace("'", "") if "'" in text else text
     return text.translate(_FOLD)

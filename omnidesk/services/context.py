@@ -36,7 +36,7 @@ def load_triage(folder: Path | None = None) -> TriageEngine:
     A bad settings file becomes an ``OmnideskError`` that names the file and the key.
     """
     from omnidesk.rules.practice import PracticeConfigError
-    from omnidesk.rules.ruleset import RulesError
+    from omnidesk.rules.ruleset import DEFAULT_SOURCE, RulesError
     from omnidesk.rules.triage import TriageEngine
     from omnidesk.services.errors import OmnideskError
 
@@ -44,7 +44,11 @@ def load_triage(folder: Path | None = None) -> TriageEngine:
     try:
         return TriageEngine.load(folder if folder.is_dir() else None)
     except (PracticeConfigError, RulesError) as exc:
-        raise OmnideskError(str(exc), hint=f"fix the file in {folder} and start again", code="config") from None
+        if isinstance(exc, RulesError) and exc.source == DEFAULT_SOURCE:
+            hint = "the rules shipped with omnidesk are damaged: reinstall omnidesk"
+        else:
+            hint = f"fix the file in {folder} and start again"
+        raise OmnideskError(str(exc), hint=hint, code="config") from None
 
 
 @dataclass

@@ -12,8 +12,8 @@ in an idle console.
   queue move updates its thread, so this one trigger covers what the inbox shows.
 * **SQLite** (one machine): ``PRAGMA data_version`` changes when another connection has
   committed. On Linux the feed sleeps in ``select`` on an inotify watch of the database's
-  directory and looks when the ``-wal`` file is written (zero CPU while idle), every
-  millisecond until the commit shows; elsewhere it looks every :data:`SQLITE_POLL_S`.
+  directory and looks when the ``-wal`` file is written, every millisecond until the commit
+  shows, and at least every :data:`WATCH_RECHECK_S`; elsewhere every :data:`SQLITE_POLL_S`.
 
 A feed says *that* something changed, not what: the console reloads what it shows (a
 page, the counts, the emergencies — a few milliseconds).
@@ -39,6 +39,10 @@ CHANNEL = "omnidesk_changes"
 SQLITE_POLL_S = 0.015  # without inotify: how often data_version is read
 SETTLE_S = 0.25  # after a write to the -wal file, how long to look for the commit it belongs to
 SETTLE_POLL_S = 0.001
+# Even with inotify, look this often: a write the watch did not report (a commit whose frames
+# were read as an earlier commit's, a file system without events) is then late by this much
+# at most, for ~20 cheap reads a second while idle.
+WATCH_RECHECK_S = 0.05
 
 # inotify(7)
 _IN_MODIFY = 0x00000002
@@ -120,7 +124,7 @@ class _SqliteFeed:
                 # the WAL was written but the commit is not visible yet (fsync, then the
                 # wal-index in shared memory, which inotify cannot see): look again shortly
                 time.sleep(min(remaining, SETTLE_POLL_S))
-            elif self._watch.wait(remaining):
+            elif self._watch.wait(min(remaining, WATCH_RECHECK_S)):
                 settle_until = time.monotonic() + SETTLE_S
 
     def close(self) -> None:

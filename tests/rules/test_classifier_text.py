@@ -125,3 +125,11 @@ def test_variant_table_corrects_misspellings_of_rule_words_only() -> None:
     assert VariantTable(["bleeding"]).lookup("building") == ()  # same skeleton, different start
     assert table.lookup("pain") == ()  # exact words are not "misspellings"
     assert skeleton("swallowed") == skeleton("swolowed") == "swlwd"
+
+
+def test_sms_shorthand_with_and_without() -> None:
+    from omnidesk.rules.text import normalize, tokenize
+
+    assert tokenize(normalize("Chest pain w/o fever, came w/ my mom")) == [
+        "chest", "pain", "without", "fever", ",", "came", "with", "my", "mom",
+    ]  # fmt: skip
