@@ -715,12 +715,9 @@ def _triage_items(ctx: Context, items: list[Item]) -> None:
     channels = _CHANNEL_ENUM
     for item in items:
         if item.triage is None:
-            if item.reminder_reply:
-                item.triage = engine.triage(
-                    item.body, item.subject, channels[item.channel], item.at, reminder_reply=True
-                )
-            else:
-                item.triage = engine.triage(item.body, item.subject, channels[item.channel], item.at)
+            item.triage = engine.triage(
+                item.body, item.subject, channels[item.channel], item.at, reminder_reply=item.reminder_reply
+            )
 
 
 def ingest_batch(
