@@ -47,9 +47,12 @@ from functools import lru_cache
 from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from omnidesk.model import Channel, Classification, Intent, RuleMatch, Urgency
+from omnidesk.rules import compiled
 from omnidesk.rules.matcher import (
+    CACHE_LIMIT,
     CLAUSE,
     CUE_TIER,
     EMOJI,
@@ -101,7 +104,7 @@ class Classifier:
     thread-safe and fast (tens of microseconds a message; ``bench/bench_rules.py`` measures it).
     """
 
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(self, ruleset: RuleSet, *, pure: bool = False) -> None:
         self.ruleset = ruleset
         self.rules: tuple[Rule, ...] = ruleset.rules
         self.matcher = Matcher(ruleset)
@@ -131,6 +134,27 @@ class Classifier:
         self._spanish_bit = self.matcher.spanish_bit
         sent_info = self.matcher.info(".")
         self._subject_gap = [sent_info]
+        # the compiled hot path (same answers; see omnidesk/rules/compiled.py), or None
+        self._fast = (
+            compiled.MODULE.FastClassifier(self, NEGATION_WINDOW, WHOLE_MAX_TOKENS, CACHE_LIMIT)
+            if compiled.MODULE is not None and not pure
+            else None
+        )
+
+    def compose_tables(self) -> dict[str, Any]:
+        """What the compiled path needs to compose an answer exactly as :meth:`_compose` does."""
+        return {
+            "intents": list(_INTENT_ORDER),
+            "general": _GENERAL,
+            "clinical": _CLINICAL,
+            "routine": _ROUTINE,
+            "emergency": _EMERGENCY,
+            "suppress": self._suppress,
+            "fallback": _FALLBACK,
+            "fallback_part": (FALLBACK_RULE, _GENERAL, ""),
+            "classifications": _CLASSIFICATIONS,
+            "intern": _intern,
+        }
 
     @classmethod
     def load(cls, paths: Sequence[Path] = ()) -> Classifier:
@@ -151,6 +175,8 @@ class Classifier:
         """Forget everything learned from messages (for benchmarks of a cold start)."""
         self.matcher.clear_caches()
         self._single.clear()
+        if self._fast is not None:
+            self._fast.clear_caches()
 
     # ------------------------------------------------------------------ the hot path
 
@@ -164,16 +190,23 @@ class Classifier:
     ) -> Classification:
         """Intents (primary first), urgency, the rule matches behind every tag, and the language."""
         text = strip_quoted(body) if "\n" in body else body
+        reply_subject = False
+        if subject and ":" in subject:
+            m = _REPLY_PREFIX.match(subject)
+            if m:
+                reply_subject = True
+                subject = subject[m.end() :]
+        fast = self._fast
+        if fast is None:
+            return self._classify(text, subject, reply_subject, reminder_reply)
+        return fast.run(text.lower(), subject.lower() if subject else None, reply_subject, reminder_reply)
+
+    def _classify(self, text: str, subject: str | None, reply_subject: bool, reminder_reply: bool) -> Classification:
+        """The Python path of :meth:`classify` (``_fast.pyx`` does the same steps on C arrays)."""
         matcher = self.matcher
         infos = matcher.infos(text.lower())
         body_len = len(infos)
-        reply_subject = False
         if subject:
-            if ":" in subject:
-                m = _REPLY_PREFIX.match(subject)
-                if m:
-                    reply_subject = True
-                    subject = subject[m.end() :]
             sinfos = matcher.infos(subject.lower())
             if sinfos:
                 infos = infos + self._subject_gap + sinfos
@@ -340,18 +373,21 @@ class Classifier:
                 self._evaluate(weak_hits, state, sent_ids, fired)
         if not fired:
             return _FALLBACK
+        return self._finish(fired, [_text(infos, f[1], f[2], f[3]) for f in fired], self._lang(infos, present))
+
+    def _finish(self, fired: list[Fired], texts: list[str], lang: str) -> Classification:
+        """The answer from the rules that fired, the words each matched (``texts``) and the language."""
         if len(fired) == 1:
             # One rule decides: the answer depends only on the rule, its words and the language.
-            r, s, e, spans = fired[0]
-            key = (r, _text(infos, s, e, spans), self._lang(infos, present))
+            key = (fired[0][0], texts[0], lang)
             single = self._single
             found = single.get(key)
             if found is None:
                 if len(single) >= _INTERN_LIMIT:
                     single.clear()
-                found = single[key] = self._compose(infos, fired, present)
+                found = single[key] = self._compose(fired, texts, lang)
             return found
-        return self._compose(infos, fired, present)
+        return self._compose(fired, texts, lang)
 
     def _whole_fired(self, whole: list[int] | None, body_len: int, reminder_reply: bool) -> list[Fired]:
         """The whole-message rules ("Y", "STOP") that apply, as fired rules."""
@@ -427,7 +463,7 @@ class Classifier:
             fired.append((r, first[1], first[2], None))
         return sent_ids
 
-    def _compose(self, infos: list[Info], fired: list[Fired], present: int) -> Classification:
+    def _compose(self, fired: list[Fired], texts: list[str], lang: str) -> Classification:
         rank = self._rank
         urg = self._urg
         intent_of = self._intent
@@ -488,26 +524,18 @@ class Classifier:
             urgent = [(rank[f[0]], f[1], n) for n, f in enumerate(fired) if urg[f[0]]]
             urgent.sort()
             for _rk, _s, n in urgent:
-                r, s, e, spans = fired[n]
-                parts.append((rule_ids[r], sets_of[r], _text(infos, s, e, spans)))
+                r = fired[n][0]
+                parts.append((rule_ids[r], sets_of[r], texts[n]))
         for intent in intents:
             n = chosen[intent][1]
             if n == -2:
                 parts.append((FALLBACK_RULE, _GENERAL, ""))
             if n < 0:
                 continue
-            r, s, e, spans = fired[n]
-            parts.append((rule_ids[r], intent, _text(infos, s, e, spans)))
-        key = (intents, best, tuple(parts), self._lang(infos, present))
+            parts.append((rule_ids[fired[n][0]], intent, texts[n]))
+        key = (intents, best, tuple(parts), lang)
         found = _CLASSIFICATIONS.get(key)
-        if found is None:
-            if len(_CLASSIFICATIONS) >= _INTERN_LIMIT:
-                _CLASSIFICATIONS.clear()
-            found = Classification(
-                intents=intents, urgency=_URGENCIES[best], matched=tuple(_match(*p) for p in parts), lang=key[3]
-            )
-            _CLASSIFICATIONS[key] = found
-        return found
+        return found if found is not None else _intern(key)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -521,6 +549,20 @@ _START = itemgetter(1)
 _INTERN_LIMIT = 50_000
 _MATCHES: dict[tuple[str, str, str], RuleMatch] = {}
 _CLASSIFICATIONS: dict[tuple, Classification] = {}
+
+
+def _intern(key: tuple[tuple[str, ...], int, tuple[tuple[str, str, str], ...], str]) -> Classification:
+    """The shared Classification for (intents, urgency rank, (rule, sets, text) parts, language)."""
+    found = _CLASSIFICATIONS.get(key)
+    if found is None:
+        if len(_CLASSIFICATIONS) >= _INTERN_LIMIT:
+            _CLASSIFICATIONS.clear()
+        intents, best, parts, lang = key
+        found = Classification(
+            intents=intents, urgency=_URGENCIES[best], matched=tuple(_match(*p) for p in parts), lang=lang
+        )
+        _CLASSIFICATIONS[key] = found
+    return found
 
 
 def _match(rule: str, sets: str, text: str) -> RuleMatch:

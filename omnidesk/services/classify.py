@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from omnidesk.model import Channel, Classification
+from omnidesk.rules import compiled
 from omnidesk.rules.evaluate import evaluate, format_report, load_labelled
 from omnidesk.services.context import Context
 
@@ -113,4 +114,5 @@ def rules_test(triage_engine: Any, path: Path | str) -> tuple[str, int]:
     if not cases:
         return f"omnidesk rules test: no labelled messages in {path}", EXIT_UNREADABLE
     ev = evaluate(_engine(triage_engine), cases, errors)
-    return format_report(ev, title=f"rules test: {path.name}"), EXIT_OK if ev.passed else EXIT_FAILED
+    title = f"rules test: {path.name}   (rules engine: {compiled.STATUS})"
+    return format_report(ev, title=title), EXIT_OK if ev.passed else EXIT_FAILED
