@@ -12,8 +12,8 @@ voicemail transcripts, Spanish) is repeated to ``--n`` messages. Three figures:
   misspelt word), so each message pays for fresh token look-ups including the misspelling
   tables — a pessimistic stand-in for a real inbox's long tail of names and typos.
 
-Plus ``tokens``: the same messages only cut into cached tokens (quoted-text stripping,
-lower-casing, splitting, one cache probe per word) — the floor under any rule matching.
+Plus ``python``: the warm figure of the pure-Python path (``OMNIDESK_PURE_RULES=1``, the
+fallback where the compiled module cannot be built; same answers, see test_fast_parity.py).
 Compare runs on different machines by the printed CPU reference.
 """
 
@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_line
 
+from omnidesk.rules import compiled
 from omnidesk.rules.classifier import Classifier
-from omnidesk.rules.text import strip_quoted
+from omnidesk.rules.ruleset import load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "messages_dev.jsonl"
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     load_s = time.process_time() - t0
 
     print("rules throughput (omnidesk.rules.classifier), CPU time of this process on one core")
+    print(f"  rules engine: {compiled.STATUS}")
     print(f"  {machine_line()}")
     ref = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000
     print(f"  CPU reference: sum(range(1000)) takes {ref * 1e6:.1f} µs here; compare runs by it")
@@ -97,17 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     unseen = [(f"{b} {noise()} {noise()}", s, c) for b, s, c in msgs[:unseen_n]]
     t = _run(clf, unseen)
     print(f"  unseen {unseen_n / t:>10,.0f} msgs/s  ({unseen_n:,} messages, 2 never-seen words each)")
-    infos = clf.matcher.infos
-    t0 = time.process_time()
-    for body, subject, _channel in msgs:
-        infos((strip_quoted(body) if "\n" in body else body).lower())
-        if subject:
-            infos(subject.lower())
-    floor = time.process_time() - t0
-    print(
-        f"  tokens {n / floor:>10,.0f} msgs/s  ({floor / n * 1e6:.1f} µs/msg of the warm "
-        f"{best / n * 1e6:.1f}: stripping, splitting and token look-ups alone)"
-    )
+    pure = Classifier(load_ruleset(), pure=True)
+    py_n = min(n, 20_000)
+    _run(pure, msgs[:py_n])
+    py = _run(pure, msgs[:py_n])
+    print(f"  python {py_n / py:>10,.0f} msgs/s  ({py_n:,} messages, warm: the pure-Python fallback path)")
     ok = n / best >= 100_000
     print(f"  budget 100,000 msgs/s: {'met' if ok else 'NOT MET'} (warm)")
     return 0

@@ -13,6 +13,8 @@ module is not built (no C compiler) or was built from another version of this fi
 classifier uses the Python path and says so once (``omnidesk.rules.fast.status``).
 """
 
+import functools
+
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from cpython.unicode cimport (
     Py_UNICODE_ISSPACE,
@@ -367,7 +369,7 @@ cdef class FastClassifier:
             raise RuntimeError("omnidesk.rules._fast does not match omnidesk.rules.matcher (rebuild it)")
         matcher = classifier.matcher
         self.matcher = matcher
-        self.chunk_infos = matcher.chunks.__getitem__
+        self.chunk_infos = functools.partial(matcher.chunk_infos, remember=False)  # this module keeps its own
         self.whole = dict(matcher.whole)
         self.toks = {}
         self.chunks = _ChunkTable(cache_limit)

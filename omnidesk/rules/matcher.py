@@ -481,6 +481,19 @@ class Matcher:
         toks = combine_number_words(tokenize(normalize(lowered)))
         return [x for x in map(self.info, toks) if x[1] != FILLER]
 
+    def chunk_infos(self, chunk: str, *, remember: bool = True) -> tuple[Info, ...]:
+        """The token infos of one white-space chunk ("pain,", "c👍"), voicemail fillers left out.
+
+        The chunk itself is not cached here; with ``remember=False`` its new tokens are not either
+        (the compiled path keeps its own copy of each token).
+        """
+        info = self.info if remember else self._peek
+        return tuple(x for x in map(info, tokenize(normalize(chunk))) if x[1] != FILLER)
+
+    def _peek(self, tok: str) -> Info:
+        found = self.cache.get(tok)
+        return found if found is not None else self._compute(tok)
+
     def info(self, tok: str) -> Info:
         """Everything the matcher needs to know about one token (computed once, then cached)."""
         found = self.cache.get(tok)
@@ -679,9 +692,7 @@ class _ChunkCache(dict[str, tuple[Info, ...]]):
     def __missing__(self, chunk: str) -> tuple[Info, ...]:
         if len(self) >= CACHE_LIMIT:
             self.clear()
-        info = self._matcher.info
-        found = tuple(x for x in map(info, tokenize(normalize(chunk))) if x[1] != FILLER)
-        self[chunk] = found
+        found = self[chunk] = self._matcher.chunk_infos(chunk)
         return found
 
 
