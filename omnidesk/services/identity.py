@@ -24,7 +24,7 @@ from functools import lru_cache
 import phonenumbers
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
-from omnidesk.model import QUEUE_EMERGENCY, QUEUE_UNMATCHED, ContactKind
+from omnidesk.model import QUEUE_EMERGENCY, QUEUE_UNMATCHED, Channel, ContactKind
 from omnidesk.services.bulk import allocate_ids, insert_rows, select_in
 from omnidesk.services.context import Context
 from omnidesk.store.schema import contacts, messages, patient_contacts, patients, threads
@@ -179,16 +179,21 @@ def assign_thread(
     Re-triaged with the patient known; an emergency goes to (or stays in) the emergency
     queue. Returns the thread's queue afterwards.
     """
+    from omnidesk.services.reminders import reminder_replies
     from omnidesk.services.threading import requeue_after_match
 
     new_queue = queue
     if queue == QUEUE_UNMATCHED and urgency != "emergency":
         msgs = conn.execute(
-            select(messages.c.body, messages.c.subject, messages.c.channel, messages.c.at)
+            select(messages.c.body, messages.c.subject, messages.c.channel, messages.c.at, messages.c.contact_id)
             .where(messages.c.thread_id == thread_id, messages.c.direction == "inbound")
             .order_by(messages.c.at, messages.c.id)
         ).all()
-        new_queue = requeue_after_match(ctx.triage, msgs) or queue
+        # a bare CANCEL answering a reminder is a cancellation too, as it was at ingest
+        texts = [(m.contact_id, m.at) for m in msgs if m.channel == Channel.SMS.value and m.contact_id is not None]
+        answers = dict(zip(texts, reminder_replies(conn, texts), strict=True))
+        rows = [(m.body, m.subject, m.channel, m.at, answers.get((m.contact_id, m.at), False)) for m in msgs]
+        new_queue = requeue_after_match(ctx.triage, rows) or queue
     elif urgency == "emergency":
         new_queue = QUEUE_EMERGENCY if queue == QUEUE_UNMATCHED else queue
     conn.execute(

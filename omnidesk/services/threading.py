@@ -465,13 +465,14 @@ def merge_into(target: ThreadState, other: ThreadState) -> None:
 def requeue_after_match(triage_engine: Any, rows: Iterable[Any]) -> str | None:
     """The queue a formerly unmatched thread belongs in once its patient is known.
 
-    ``rows`` are the thread's inbound messages ``(body, subject, channel, at)`` in time order;
-    they are re-triaged and folded exactly as ingest would have with the patient known.
+    ``rows`` are the thread's inbound messages ``(body, subject, channel, at, reminder_reply)`` in
+    time order (``reminder_reply``: an SMS answering a reminder, as ingest marked it); they are
+    re-triaged and folded exactly as ingest would have with the patient known.
     """
     state: ThreadState | None = None
-    for body, subject, channel, at in rows:
+    for body, subject, channel, at, reminder_reply in rows:
         if state is None:
             state = ThreadState.new(patient_id=0, contact_id=None, at=at)
-        t = triage_engine.triage(body, subject, Channel(channel), at)
+        t = triage_engine.triage(body, subject, Channel(channel), at, reminder_reply=reminder_reply)
         apply_message(state, channel=channel, at=at, body=body, subject=subject, triage=t)
     return state.queue if state else None

@@ -172,3 +172,38 @@ def test_record_reminder_refuses_bad_input(ctx: Context) -> None:
         _remind(ctx, "M1", "555-0143", T0)  # not a dialable number
     with pytest.raises(NotFound):
         record_reminder(ctx, patient_id=9999, to=ANA, body=BODY, sent_at=T0, provider_id="x", sender=PRACTICE)
+
+
+def test_matching_a_shared_phones_cancel_by_hand_keeps_the_reminder_context(ctx: Context, tmp_path: Path) -> None:
+    """A household's CANCEL after a reminder lands in Unmatched; matched by hand it is still a cancellation."""
+    from omnidesk.model import QUEUE_UNMATCHED
+    from omnidesk.rules.practice import load_practice
+    from omnidesk.services.matching import match_thread
+    from omnidesk.services.threading import requeue_after_match
+
+    shared = "+15550145555"
+    system = Context(ctx.engine, None, 7, ctx.triage)
+    load_patients(
+        system,
+        tmp_path,
+        [
+            ["M5", "Eva", "Diaz", "1990-01-01", shared, "", "", "en", "sms"],
+            ["M6", "Leo", "Diaz", "2015-01-01", shared, "", "", "en", "sms"],
+        ],
+    )
+    _remind(ctx, "M5", shared, T0, pid="SMrem5")
+    ingest(ctx, [msg("SMshared", shared, "CANCEL", T0 + timedelta(minutes=3))])
+    reply = _inbound(ctx, "SMshared")
+    assert reply.intents == ["appointment.cancel", "consent.opt_out"]
+    with reading(ctx.engine) as conn:
+        assert conn.execute(select(threads.c.queue).where(threads.c.id == reply.thread_id)).scalar() == QUEUE_UNMATCHED
+    # A practice whose consent-only messages go to their own queue shows whether the context survived.
+    (tmp_path / "practice.toml").write_text('[routing]\nconsent = "billing"\n', encoding="utf-8")
+    engine = TriageEngine(ctx.triage.classifier, load_practice([tmp_path / "practice.toml"]))
+    row = ("CANCEL", None, "sms", T0 + timedelta(minutes=3))
+    assert requeue_after_match(engine, [(*row, False)]) == "billing"  # an opt-out only
+    assert requeue_after_match(engine, [(*row, True)]) == "front_desk"  # a cancellation too
+    matched = Context(ctx.engine, ctx.user, ctx.thread_window_days, engine)
+    match_thread(matched, reply.thread_id, "M5")
+    with reading(ctx.engine) as conn:
+        assert conn.execute(select(threads.c.queue).where(threads.c.id == reply.thread_id)).scalar() == "front_desk"
