@@ -15,6 +15,7 @@ classifier uses the Python path and says so once (``omnidesk.rules.fast.status``
 
 import functools
 
+cimport cython
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from cpython.unicode cimport (
     Py_UNICODE_ISSPACE,
@@ -64,6 +65,13 @@ cdef enum:
     T_JOINED = 3  # the main phrases again, for text read with spelled numbers joined
 
 KINDS = (K_WORD, K_SENTENCE, K_CLAUSE, K_EMOJI, K_SYMBOL, K_FILLER)
+
+from omnidesk.rules import matcher as _m
+
+# The fields of the matcher's Info tuple (read once per new token).
+cdef Py_ssize_t I_TOK = _m.TOK, I_KIND = _m.KIND, I_LANG = _m.LANG, I_SLOTS = _m.SLOTS, I_CANDS = _m.CANDS
+cdef Py_ssize_t I_WEAK = _m.WEAK_CANDS, I_CUE = _m.CUE_CANDS, I_JOINED = _m.JOINED_CANDS
+cdef object NUMBER_WORD = _m.NUMBER_WORD
 OWNERS = (O_PATTERN, O_UNLESS, O_NEGATION, O_PSEUDO, O_HISTORY, O_RECURRENCE, O_NEGWORD)
 
 
@@ -105,6 +113,7 @@ cdef class _Cands:
         free(self.d.longer)
 
 
+@cython.no_gc  # holds only its text and its candidate lists: no cycles for the collector to find
 cdef class _Tok:
     cdef TokData d
     cdef str text
@@ -292,6 +301,7 @@ cdef class _ChunkTable:
         self.used += 1
 
 
+@cython.no_gc
 cdef class Message:
     """One message's tokens as C structs (kept alive by ``parts``)."""
     cdef list parts
@@ -515,33 +525,31 @@ cdef class FastClassifier:
         return c
 
     cdef _Tok _tok(self, tuple info):
-        from omnidesk.rules import matcher as m
-
         cdef _Tok t
-        text = info[m.TOK]
+        text = info[I_TOK]
         t = self.toks.get(text)
         if t is not None:
             return t
         t = _Tok()
         t.text = text
-        t.d.kind = info[m.KIND]
-        t.d.lang = info[m.LANG]
+        t.d.kind = info[I_KIND]
+        t.d.lang = info[I_LANG]
         t.d.punct = text in ",:()/"
         t.d.alnum = text.isalnum()
         t.d.boundary = t.d.kind == K_SENTENCE or t.d.kind == K_CLAUSE
-        slots = info[m.SLOTS]
+        slots = info[I_SLOTS]
         t.d.nslots = len(slots)
         t.d.slots = _ints(sorted(slots))
         need = [sl for sl in sorted(slots) if self.needed[<int>sl]]
         t.d.nneed = len(need)
         t.d.need = _ints(need)
-        main = info[m.CANDS]
-        t.d.numword = main is m.NUMBER_WORD
-        joined = self._cands(T_MAIN, slots, info[m.JOINED_CANDS])
+        main = info[I_CANDS]
+        t.d.numword = main is NUMBER_WORD
+        joined = self._cands(T_MAIN, slots, info[I_JOINED])
         cands = (
             None if t.d.numword else joined,
-            self._cands(T_WEAK, slots, info[m.WEAK_CANDS]),
-            self._cands(T_CUE, slots, info[m.CUE_CANDS]),
+            self._cands(T_WEAK, slots, info[I_WEAK]),
+            self._cands(T_CUE, slots, info[I_CUE]),
             joined,
         )
         t.keep = cands
