@@ -27,7 +27,7 @@ from cpython.unicode cimport (
 )
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcmp, memset
+from libc.string cimport memcmp, memcpy, memset
 
 cdef extern from *:
     """
@@ -206,10 +206,17 @@ cdef int* _ints(object values) except? NULL:
     return out
 
 
-cdef struct Entry:
+cdef enum:
+    SMALL = 32  # chunks of up to this many bytes (in their message's string kind) are compared in the entry
+
+
+cdef struct Entry:  # one cache line
     uint64_t h
     PyObject* key    # the chunk (a str), NULL for an empty entry
     PyObject* value  # its tokens (a tuple of _Tok)
+    int nbytes       # the chunk's length in bytes in the buffer it was found in (kind * code points)
+    int kind
+    char small[SMALL]  # those bytes, when they fit: no need to touch the key object
 
 
 cdef inline bint _same(PyObject* key, int kind, const void* data, Py_ssize_t start, Py_ssize_t length):
@@ -267,13 +274,23 @@ cdef class _ChunkTable:
 
     cdef inline PyObject* get(self, uint64_t h, int kind, const void* data, Py_ssize_t start, Py_ssize_t length):
         cdef Py_ssize_t i = <Py_ssize_t>(h & <uint64_t>self.mask)
+        cdef Py_ssize_t nbytes = length * kind
+        cdef Entry* e
         while self.e[i].key != NULL:
-            if self.e[i].h == h and _same(self.e[i].key, kind, data, start, length):
-                return self.e[i].value
+            e = self.e + i
+            if e.h == h:
+                if nbytes <= SMALL and e.kind == kind and e.nbytes == nbytes:
+                    if memcmp(e.small, <const char*>data + start * kind, nbytes) == 0:
+                        return e.value
+                elif _same(e.key, kind, data, start, length):
+                    return e.value
             i = (i + 1) & self.mask
         return NULL
 
-    cdef int put(self, uint64_t h, object key, object value) except -1:
+    cdef int put(
+        self, uint64_t h, object key, object value, int kind, const void* data, Py_ssize_t start, Py_ssize_t length
+    ) except -1:
+        """Remember ``key`` (found in ``data`` of ``kind`` at ``start``) and its tokens."""
         cdef Entry* old
         cdef Py_ssize_t i, cap
         if self.used >= self.limit:
@@ -284,14 +301,18 @@ cdef class _ChunkTable:
             self._alloc(cap * 2)
             for i in range(cap):
                 if old[i].key != NULL:
-                    self._insert(old[i].h, old[i].key, old[i].value)
+                    self._insert(old[i].h, old[i].key, old[i].value)[0] = old[i]
             free(old)
         Py_INCREF(key)
         Py_INCREF(value)
-        self._insert(h, <PyObject*>key, <PyObject*>value)
+        cdef Entry* e = self._insert(h, <PyObject*>key, <PyObject*>value)
+        e.kind = kind
+        e.nbytes = <int>(length * kind)
+        if e.nbytes <= SMALL:
+            memcpy(e.small, <const char*>data + start * kind, e.nbytes)
         return 0
 
-    cdef void _insert(self, uint64_t h, PyObject* key, PyObject* value):
+    cdef Entry* _insert(self, uint64_t h, PyObject* key, PyObject* value):
         cdef Py_ssize_t i = <Py_ssize_t>(h & <uint64_t>self.mask)
         while self.e[i].key != NULL:
             i = (i + 1) & self.mask
@@ -299,6 +320,7 @@ cdef class _ChunkTable:
         self.e[i].key = key
         self.e[i].value = value
         self.used += 1
+        return self.e + i
 
 
 @cython.no_gc
@@ -600,7 +622,7 @@ cdef class FastClassifier:
             if found == NULL:
                 chunk = PyUnicode_Substring(text, start, i)
                 part = self._learn(chunk)
-                self.chunks.put(h, chunk, part)
+                self.chunks.put(h, chunk, part, kind, data, start, i - start)
             else:
                 part = <tuple>found
             if len(part):
