@@ -75,13 +75,10 @@ cdef object NUMBER_WORD = _m.NUMBER_WORD
 OWNERS = (O_PATTERN, O_UNLESS, O_NEGATION, O_PSEUDO, O_HISTORY, O_RECURRENCE, O_NEGWORD)
 
 
-cdef struct Ref:  # a longer phrase anchored on a token: where its parts are, and its key slot
-    int pid
+cdef struct Ref:  # a longer phrase anchored on a token
     int key    # its rarest other slot: a phrase whose key slot is nowhere in the message is skipped
-    int loff
-    int llen
-    int roff
-    int rlen
+    int key2   # and its next rarest (its key again when it has only one other slot)
+    int pid
 
 
 cdef struct CandsData:
@@ -366,7 +363,8 @@ cdef class FastClassifier:
     cdef int* rlen
     cdef int* pslot
     cdef int* pgap
-    cdef int* key  # per phrase: its key slot (-1: a one-word phrase)
+    cdef int* key  # per phrase: its two rarest other slots (-1: a one-word phrase)
+    cdef int* key2
     cdef int nslots
     # per rule
     cdef int nrules
@@ -437,19 +435,22 @@ cdef class FastClassifier:
                 slots.append(sl)
                 gaps.append(gp)
         weight = {}
-        keys = []
+        keys, keys2 = [], []
         for pid in range(n):
-            others = [sl for sl, _gp in (*left[pid], *right[pid])]
+            others = {sl for sl, _gp in (*left[pid], *right[pid])}
             for sl in others:
                 if sl not in weight:
-                    weight[sl] = matcher._slot_weight(sl)
-            keys.append(min(others, key=weight.__getitem__) if others else -1)
+                    weight[sl] = (matcher._slot_weight(sl), sl)
+            others = sorted(others, key=weight.__getitem__)
+            keys.append(others[0] if others else -1)
+            keys2.append(others[1] if len(others) > 1 else (others[0] if others else -1))
         self.key = _ints(keys)
+        self.key2 = _ints(keys2)
         self.nslots = len(matcher._slot_specs)
         self.needed = <unsigned char*>calloc(self.nslots + 1, 1)
         if self.needed == NULL:
             raise MemoryError()
-        for sl in keys:
+        for sl in keys + keys2:
             if sl >= 0:
                 self.needed[<int>sl] = 1
         self.loff = _ints(loff)
@@ -504,7 +505,7 @@ cdef class FastClassifier:
 
     def __dealloc__(self):
         free(self.okind); free(self.orule); free(self.ogroup); free(self.lead)
-        free(self.key); free(self.needed)
+        free(self.key); free(self.key2); free(self.needed)
         free(self.loff); free(self.llen); free(self.roff); free(self.rlen); free(self.pslot); free(self.pgap)
         free(self.urg); free(self.rem); free(self.negatable); free(self.hist); free(self.groups)
         free(self.msgscope); free(self.implies)
@@ -539,10 +540,7 @@ cdef class FastClassifier:
             pid = x[0]
             c.d.longer[i].pid = pid
             c.d.longer[i].key = self.key[pid]
-            c.d.longer[i].loff = self.loff[pid]
-            c.d.longer[i].llen = self.llen[pid]
-            c.d.longer[i].roff = self.roff[pid]
-            c.d.longer[i].rlen = self.rlen[pid]
+            c.d.longer[i].key2 = self.key2[pid]
         self.cands[key] = c
         return c
 
@@ -712,9 +710,13 @@ cdef class FastClassifier:
                 slot = ref.key
                 if not (present[slot >> 3] & (1 << (slot & 7))):
                     continue  # its rarest other word is nowhere in the message
+                slot = ref.key2
+                if not (present[slot >> 3] & (1 << (slot & 7))):
+                    continue
+                pid = ref.pid
                 ok = 1
                 pos = i
-                for x in range(ref.loff, ref.loff + ref.llen):
+                for x in range(self.loff[pid], self.loff[pid] + self.llen[pid]):
                     slot = self.pslot[x]
                     gap = self.pgap[x]
                     if gap == 0:
@@ -745,7 +747,7 @@ cdef class FastClassifier:
                     continue
                 start = pos
                 pos = i
-                for x in range(ref.roff, ref.roff + ref.rlen):
+                for x in range(self.roff[pid], self.roff[pid] + self.rlen[pid]):
                     slot = self.pslot[x]
                     gap = self.pgap[x]
                     if gap == 0:
@@ -774,7 +776,7 @@ cdef class FastClassifier:
                         pos = j
                 if ok:
                     h = <Hit*>_grow(out)
-                    h.pid = ref.pid
+                    h.pid = pid
                     h.s = start
                     h.e = pos
         return 0

@@ -88,24 +88,19 @@ def strip_quoted(body: str) -> str:
 def _cut_signature(text: str) -> str:
     """Drop the lines after the last sign-off line when they look like a signature block."""
     # Only the last few lines can be a signature: look there, from the last line up.
-    start = 0
-    if text.count("\n") >= _SIG_TAIL_MAX_LINES + 2:
-        start = len(text)
-        for _ in range(_SIG_TAIL_MAX_LINES + 2):
-            start = text.rfind("\n", 0, start)
-            if start <= 0:
-                start = 0
-                break
-    end = len(text)
+    lines = text.rsplit("\n", _SIG_TAIL_MAX_LINES + 2)
+    if len(lines) > _SIG_TAIL_MAX_LINES + 2:
+        del lines[0]  # the text before the window
     fullmatch = _VALEDICTION.fullmatch
-    while True:
-        nl = text.rfind("\n", start, end)
-        first = text[nl + 1 : end].lstrip(" \t")[:1]
-        if first and first in _VALEDICTION_FIRST and fullmatch(text, nl + 1, end):
-            break  # the last sign-off line ends at ``end``
-        if nl <= start:  # that was the first line of the window
-            return text
-        end = nl
+    after = 0  # characters after the current line (its newline included)
+    for line in reversed(lines):
+        first = line.lstrip(" \t")[:1]
+        if first and first in _VALEDICTION_FIRST and fullmatch(line):
+            break  # the last sign-off line
+        after += len(line) + 1
+    else:
+        return text
+    end = len(text) - after
     tail = text[end:]
     lines = [ln for ln in tail.splitlines() if ln.strip()]
     if (
