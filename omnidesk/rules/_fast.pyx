@@ -13,6 +13,7 @@ module is not built (no C compiler) or was built from another version of this fi
 classifier uses the Python path and says so once (``omnidesk.rules.fast.status``).
 """
 
+import collections
 import functools
 
 cimport cython
@@ -72,7 +73,15 @@ from omnidesk.rules import matcher as _m
 cdef Py_ssize_t I_TOK = _m.TOK, I_KIND = _m.KIND, I_LANG = _m.LANG, I_SLOTS = _m.SLOTS, I_CANDS = _m.CANDS
 cdef Py_ssize_t I_WEAK = _m.WEAK_CANDS, I_CUE = _m.CUE_CANDS, I_JOINED = _m.JOINED_CANDS
 cdef object NUMBER_WORD = _m.NUMBER_WORD
+from omnidesk.rules.text import ABBREVIATIONS, NUMBER_RUN_NEXT, NUMBER_RUN_START
 OWNERS = (O_PATTERN, O_UNLESS, O_NEGATION, O_PSEUDO, O_HISTORY, O_RECURRENCE, O_NEGWORD)
+
+
+cdef enum:
+    RUN_START = 1
+    RUN_NEXT = 2
+    TITLE = 4
+    STOP = 8
 
 
 cdef struct Ref:  # a longer phrase anchored on a token
@@ -93,12 +102,14 @@ cdef struct TokData:
     int lang
     int punct      # one of , : ( ) /  (does not count as a word inside a "..." gap)
     int numword    # a tens or hundreds word: the message needs the spelled-number path
+    int numflags   # RUN_START / RUN_NEXT: may begin or continue a spelled number; TITLE: "dr", "mrs"...; STOP: "."
     int alnum
     int boundary   # a sentence or clause mark
     int nslots
     int* slots     # sorted
-    int nneed
-    int* need      # the slots that are some longer phrase's key slot (set in the message's bitmap)
+    int nneed      # the key bits of its slots (see FastClassifier.bit), as 64-bit words of the bitmap:
+    int* need      # word indexes
+    uint64_t* needmask  # and the bits in each
     CandsData* tier[4]
 
 
@@ -119,6 +130,7 @@ cdef class _Tok:
     def __dealloc__(self):
         free(self.d.slots)
         free(self.d.need)
+        free(self.d.needmask)
 
 
 cdef struct Hit:
@@ -154,11 +166,12 @@ cdef struct Cover:  # an urgency phrase's leading words [a, b] and where it ends
     int end
 
 
-cdef struct Buf:
+cdef struct Buf:  # a growing array; it may start in a caller's stack array (heap = 0) and move to the heap
     void* data
     int n
     int cap
     int size
+    int heap
 
 
 cdef void* _grow(Buf* b) except NULL:
@@ -166,23 +179,41 @@ cdef void* _grow(Buf* b) except NULL:
     cdef void* p
     if b.n >= b.cap:
         cap = b.cap * 2 if b.cap else 16
-        p = realloc(b.data, <size_t>cap * b.size)
+        if b.heap:
+            p = realloc(b.data, <size_t>cap * b.size)
+        else:
+            p = malloc(<size_t>cap * b.size)
+            if p != NULL and b.n:
+                memcpy(p, b.data, <size_t>b.n * b.size)
         if p == NULL:
             raise MemoryError()
         b.data = p
         b.cap = cap
+        b.heap = 1
     b.n += 1
     return <char*>b.data + <size_t>(b.n - 1) * b.size
 
 
-cdef inline void _init(Buf* b, int size):
-    b.data = NULL
+cdef inline void _init(Buf* b, int size, void* stack=NULL, int cap=0) noexcept:
+    """An empty array of ``size``-byte items, in ``stack`` (``cap`` items) until it outgrows it."""
+    b.data = stack
     b.n = 0
-    b.cap = 0
+    b.cap = cap
     b.size = size
+    b.heap = 0
 
 
-cdef inline bint _has(TokData* t, int slot):
+cdef inline void _release(Buf* b) noexcept:
+    if b.heap:
+        free(b.data)
+
+
+cdef inline bint _space1(unsigned char c) noexcept:
+    """White space as ``str.split()`` sees it, for a Latin-1 character."""
+    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31 or c == 0x85 or c == 0xA0
+
+
+cdef inline bint _has(TokData* t, int slot) noexcept:
     cdef int i
     for i in range(t.nslots):
         if t.slots[i] >= slot:
@@ -216,7 +247,7 @@ cdef struct Entry:  # one cache line
     char small[SMALL]  # those bytes, when they fit: no need to touch the key object
 
 
-cdef inline bint _same(PyObject* key, int kind, const void* data, Py_ssize_t start, Py_ssize_t length):
+cdef inline bint _same(PyObject* key, int kind, const void* data, Py_ssize_t start, Py_ssize_t length) noexcept:
     cdef Py_ssize_t i
     cdef object k = <object>key
     if PyUnicode_GET_LENGTH(k) != length:
@@ -269,7 +300,7 @@ cdef class _ChunkTable:
         self._release()
         return self._alloc(1024)
 
-    cdef inline PyObject* get(self, uint64_t h, int kind, const void* data, Py_ssize_t start, Py_ssize_t length):
+    cdef inline PyObject* get(self, uint64_t h, int kind, const void* data, Py_ssize_t start, Py_ssize_t length) noexcept:
         cdef Py_ssize_t i = <Py_ssize_t>(h & <uint64_t>self.mask)
         cdef Py_ssize_t nbytes = length * kind
         cdef Entry* e
@@ -326,14 +357,12 @@ cdef class Message:
     cdef list parts
     cdef TokData** t
     cdef PyObject** obj
-    cdef unsigned char* present  # one bit per slot filled by some token of the message
+    cdef uint64_t* present  # one bit per key slot filled by some token of the message
     cdef int n
     cdef int body_len
 
     def __dealloc__(self):
-        free(self.t)
-        free(self.obj)
-        free(self.present)
+        free(self.t)  # one block: t, obj, then present
 
 
 cdef class FastClassifier:
@@ -345,7 +374,8 @@ cdef class FastClassifier:
     cdef dict toks
     cdef _ChunkTable chunks
     cdef tuple dot
-    cdef unsigned char* needed  # per slot: is it some longer phrase's key slot?
+    cdef int* bit  # per slot: its bit in a message's key-slot bitmap, or -1 when it is no phrase's key
+    cdef int nwords  # 64-bit words in that bitmap
     cdef dict cands
     cdef int cache_limit
     cdef int negation_window
@@ -444,15 +474,21 @@ cdef class FastClassifier:
             others = sorted(others, key=weight.__getitem__)
             keys.append(others[0] if others else -1)
             keys2.append(others[1] if len(others) > 1 else (others[0] if others else -1))
-        self.key = _ints(keys)
-        self.key2 = _ints(keys2)
-        self.nslots = len(matcher._slot_specs)
-        self.needed = <unsigned char*>calloc(self.nslots + 1, 1)
-        if self.needed == NULL:
-            raise MemoryError()
-        for sl in keys + keys2:
-            if sl >= 0:
-                self.needed[<int>sl] = 1
+        # Key slots get bits grouped by their most widely shared word, so that a common word's many
+        # key slots ("my" is in dozens of word lists) fall in a few 64-bit words of the bitmap.
+        specs = matcher._slot_specs
+        keyed = sorted({sl for sl in keys + keys2 if sl >= 0})
+        shared = collections.Counter(word for sl in keyed for word in specs[sl])
+        lead = {sl: max(specs[sl], key=lambda word: (shared[word], word)) for sl in keyed}
+        keyed.sort(key=lambda sl: (-shared[lead[sl]], lead[sl], sl))
+        bits = [-1] * len(specs)
+        for b, sl in enumerate(keyed):
+            bits[sl] = b
+        self.bit = _ints(bits)
+        self.nwords = (len(keyed) >> 6) + 1
+        self.key = _ints([bits[k] if k >= 0 else -1 for k in keys])
+        self.key2 = _ints([bits[k] if k >= 0 else -1 for k in keys2])
+        self.nslots = len(specs)
         self.loff = _ints(loff)
         self.llen = _ints(llen)
         self.roff = _ints(roff)
@@ -505,7 +541,7 @@ cdef class FastClassifier:
 
     def __dealloc__(self):
         free(self.okind); free(self.orule); free(self.ogroup); free(self.lead)
-        free(self.key); free(self.key2); free(self.needed)
+        free(self.key); free(self.key2); free(self.bit)
         free(self.loff); free(self.llen); free(self.roff); free(self.rlen); free(self.pslot); free(self.pgap)
         free(self.urg); free(self.rem); free(self.negatable); free(self.hist); free(self.groups)
         free(self.msgscope); free(self.implies)
@@ -560,11 +596,26 @@ cdef class FastClassifier:
         slots = info[I_SLOTS]
         t.d.nslots = len(slots)
         t.d.slots = _ints(sorted(slots))
-        need = [sl for sl in sorted(slots) if self.needed[<int>sl]]
-        t.d.nneed = len(need)
-        t.d.need = _ints(need)
+        words = {}
+        for sl in slots:
+            b = self.bit[<int>sl]
+            if b >= 0:
+                words[b >> 6] = words.get(b >> 6, 0) | (1 << (b & 63))
+        t.d.nneed = len(words)
+        t.d.need = _ints(sorted(words))
+        t.d.needmask = <uint64_t*>malloc((len(words) + 1) * sizeof(uint64_t))
+        if t.d.needmask == NULL:
+            raise MemoryError()
+        for i, w in enumerate(sorted(words)):
+            t.d.needmask[i] = words[w]
         main = info[I_CANDS]
         t.d.numword = main is NUMBER_WORD
+        t.d.numflags = (
+            (RUN_START if text in NUMBER_RUN_START else 0)
+            | (RUN_NEXT if text in NUMBER_RUN_NEXT else 0)
+            | (TITLE if text in ABBREVIATIONS else 0)
+            | (STOP if text == "." else 0)
+        )
         joined = self._cands(T_MAIN, slots, info[I_JOINED])
         cands = (
             None if t.d.numword else joined,
@@ -597,9 +648,10 @@ cdef class FastClassifier:
         cdef PyObject* found
         cdef int n = 0
         cdef tuple part
+        cdef const unsigned char* b = <const unsigned char*>data
         while i < size:
-            ch = PyUnicode_READ(kind, data, i)
-            if Py_UNICODE_ISSPACE(ch):
+            ch = b[i] if kind == 1 else PyUnicode_READ(kind, data, i)
+            if (_space1(<unsigned char>ch) if kind == 1 else Py_UNICODE_ISSPACE(ch)):
                 if ch == 10:
                     parts.append(self.dot)
                     n += 1
@@ -607,12 +659,17 @@ cdef class FastClassifier:
                 continue
             start = i
             h = 14695981039346656037ULL
-            while i < size:
-                ch = PyUnicode_READ(kind, data, i)
-                if Py_UNICODE_ISSPACE(ch):
-                    break
-                h = (h ^ <uint64_t>ch) * 1099511628211ULL
-                i += 1
+            if kind == 1:  # Latin-1 text (most messages): read the bytes
+                while i < size and not _space1(b[i]):
+                    h = (h ^ b[i]) * 1099511628211ULL
+                    i += 1
+            else:
+                while i < size:
+                    ch = PyUnicode_READ(kind, data, i)
+                    if Py_UNICODE_ISSPACE(ch):
+                        break
+                    h = (h ^ <uint64_t>ch) * 1099511628211ULL
+                    i += 1
             h ^= h >> 29  # FNV's low bits are weak: mix before the table masks them
             h *= 0xBF58476D1CE4E5B9ULL
             h ^= h >> 32
@@ -627,6 +684,21 @@ cdef class FastClassifier:
                 parts.append(part)
                 n += len(part)
         return n
+
+    cdef bint _joins_numbers(self, Message msg) noexcept:
+        """Could the matcher's spelled-number reading differ from these tokens?
+
+        Only where two number words (or "a hundred", "twenty and", "ten point") meet, or where a
+        title's full stop starts a chunk ("Dr ."), which that reading drops. Otherwise the tokens
+        are the same and only the tier of the main scan changes (number words get their phrases).
+        """
+        cdef int i
+        for i in range(1, msg.n):
+            if (msg.t[i - 1].numflags & RUN_START and msg.t[i].numflags & RUN_NEXT) or (
+                msg.t[i].numflags & STOP and msg.t[i - 1].numflags & TITLE
+            ):
+                return True
+        return False
 
     cdef Message _message_with_numbers(self, str body, object subject):
         """Like :meth:`_message`, for text with a spelled number: the matcher joins "treinta y ocho" first."""
@@ -667,11 +739,14 @@ cdef class FastClassifier:
         msg.parts = parts
         msg.n = n
         msg.body_len = body_len
-        msg.t = <TokData**>malloc((n + 1) * sizeof(TokData*))
-        msg.obj = <PyObject**>malloc((n + 1) * sizeof(PyObject*))
-        msg.present = <unsigned char*>calloc((self.nslots >> 3) + 1, 1)
-        if msg.t == NULL or msg.obj == NULL or msg.present == NULL:
+        cdef size_t bitmap = self.nwords * sizeof(uint64_t)
+        cdef char* block = <char*>malloc((n + 1) * (sizeof(TokData*) + sizeof(PyObject*)) + bitmap)
+        if block == NULL:
             raise MemoryError()
+        msg.t = <TokData**>block
+        msg.obj = <PyObject**>(block + (n + 1) * sizeof(TokData*))
+        msg.present = <uint64_t*>(block + (n + 1) * (sizeof(TokData*) + sizeof(PyObject*)))
+        memset(msg.present, 0, bitmap)
         k = 0
         for part in parts:
             for i in range(len(part)):
@@ -679,8 +754,7 @@ cdef class FastClassifier:
                 d = &(<_Tok>part[i]).d
                 msg.t[k] = d
                 for x in range(d.nneed):
-                    sl = d.need[x]
-                    msg.present[sl >> 3] |= 1 << (sl & 7)
+                    msg.present[d.need[x]] |= d.needmask[x]
                 k += 1
         return msg
 
@@ -689,7 +763,7 @@ cdef class FastClassifier:
     cdef int _scan(self, Message msg, int tier, Buf* out) except -1:
         """Every phrase of ``tier`` found in the message, as :meth:`Matcher.scan` finds them."""
         cdef TokData** t = msg.t
-        cdef unsigned char* present = msg.present
+        cdef uint64_t* present = msg.present
         cdef int n = msg.n
         cdef int i, k, pid, pos, start, j, lim, x, slot, gap, ok
         cdef CandsData* c
@@ -708,10 +782,10 @@ cdef class FastClassifier:
             for k in range(c.nlonger):
                 ref = c.longer + k
                 slot = ref.key
-                if not (present[slot >> 3] & (1 << (slot & 7))):
+                if not (present[slot >> 6] >> (slot & 63)) & 1:
                     continue  # its rarest other word is nowhere in the message
                 slot = ref.key2
-                if not (present[slot >> 3] & (1 << (slot & 7))):
+                if not (present[slot >> 6] >> (slot & 63)) & 1:
                     continue
                 pid = ref.pid
                 ok = 1
@@ -788,14 +862,19 @@ cdef class FastClassifier:
         cdef Message msg = self._message(body, subject)
         cdef int i, main = T_MAIN
         for i in range(msg.n):
-            if msg.t[i].numword:  # "a hundred and three": read again with spelled numbers joined
-                msg = self._message_with_numbers(body, subject)
+            if msg.t[i].numword:  # "twenty", "cien": the matcher reads such text with spelled numbers joined
                 main = T_JOINED
+                if self._joins_numbers(msg):  # "a hundred and three": it would join some here
+                    msg = self._message_with_numbers(body, subject)
                 break
         cdef Buf hits, fired, spans
-        _init(&hits, sizeof(Hit))
-        _init(&fired, sizeof(Fired))
-        _init(&spans, sizeof(Span))
+        cdef Hit hits0[128]
+        cdef Fired fired0[16]
+        cdef Span spans0[16]
+        cdef int work0[3 * 128 + 1]
+        _init(&hits, sizeof(Hit), hits0, 128)
+        _init(&fired, sizeof(Fired), fired0, 16)
+        _init(&spans, sizeof(Span), spans0, 16)
         cdef int* work = NULL
         try:
             self._scan(msg, main, &hits)
@@ -807,7 +886,7 @@ cdef class FastClassifier:
                 else:
                     return self.fallback
             # per token: sentence number, negation end, blocked (pseudo-negation) flags
-            work = <int*>malloc((3 * msg.n + 1) * sizeof(int))
+            work = &work0[0] if msg.n <= 128 else <int*>malloc((3 * msg.n + 1) * sizeof(int))
             if work == NULL:
                 raise MemoryError()
             self._decide(msg, &hits, whole, reply_subject, reminder_reply, work, &fired, &spans)
@@ -815,10 +894,11 @@ cdef class FastClassifier:
                 return self.fallback
             return self._compose(msg, &fired, &spans)
         finally:
-            free(hits.data)
-            free(fired.data)
-            free(spans.data)
-            free(work)
+            _release(&hits)
+            _release(&fired)
+            _release(&spans)
+            if work != &work0[0]:
+                free(work)
 
     cdef object _whole(self, Message msg):
         cdef int i
@@ -853,14 +933,22 @@ cdef class FastClassifier:
         cdef Span* sp
         cdef Cover* cv
         cdef int s, e, a, b, ok
-        _init(&ph, sizeof(RHit))
-        _init(&unl, sizeof(Span))
-        _init(&negs, sizeof(Span))
-        _init(&cov, sizeof(Cover))
-        _init(&cues, sizeof(Hit))
-        _init(&hist, sizeof(int))
-        _init(&recur, sizeof(int))
-        _init(&weak, sizeof(RHit))
+        cdef RHit ph0[64]
+        cdef Span unl0[16]
+        cdef Span negs0[16]
+        cdef Cover cov0[16]
+        cdef Hit cues0[16]
+        cdef int hist0[8]
+        cdef int recur0[8]
+        cdef RHit weak0[16]
+        _init(&ph, sizeof(RHit), ph0, 64)
+        _init(&unl, sizeof(Span), unl0, 16)
+        _init(&negs, sizeof(Span), negs0, 16)
+        _init(&cov, sizeof(Cover), cov0, 16)
+        _init(&cues, sizeof(Hit), cues0, 16)
+        _init(&hist, sizeof(int), hist0, 8)
+        _init(&recur, sizeof(int), recur0, 8)
+        _init(&weak, sizeof(RHit), weak0, 16)
         try:
             k = 0
             for i in range(n):
@@ -983,14 +1071,14 @@ cdef class FastClassifier:
                        has_history, &hist, &recur, sent, NULL, 0, reply_subject, &weak)
             return 0
         finally:
-            free(ph.data)
-            free(unl.data)
-            free(negs.data)
-            free(cov.data)
-            free(cues.data)
-            free(hist.data)
-            free(recur.data)
-            free(weak.data)
+            _release(&ph)
+            _release(&unl)
+            _release(&negs)
+            _release(&cov)
+            _release(&cues)
+            _release(&hist)
+            _release(&recur)
+            _release(&weak)
 
     cdef int _weak(self, Message msg, Buf* fired, Buf* spans, int any_negation, int neg_word, int* neg_end,
                    int* blocked, Buf* unl, int has_history, Buf* hist, Buf* recur, int* sent, Cover* shields,
@@ -1003,8 +1091,10 @@ cdef class FastClassifier:
         for i in range(fired.n):
             if self.implies[(<Fired*>fired.data + i).r]:
                 return 0
-        _init(&cues, sizeof(Hit))
-        _init(&hits, sizeof(Hit))
+        cdef Hit cues0[16]
+        cdef Hit hits0[16]
+        _init(&cues, sizeof(Hit), cues0, 16)
+        _init(&hits, sizeof(Hit), hits0, 16)
         try:
             if not any_negation and neg_word:
                 # a negation may cancel a weak hit ("no fever"): look for pseudo-negations after all
@@ -1030,8 +1120,8 @@ cdef class FastClassifier:
                                shields, nshields, fired, spans)
             return 0
         finally:
-            free(cues.data)
-            free(hits.data)
+            _release(&cues)
+            _release(&hits)
 
     cdef void _whole_fired(self, object whole, int body_len, bint reminder_reply, Buf* fired) except *:
         cdef Fired* f
@@ -1046,7 +1136,7 @@ cdef class FastClassifier:
                 f.nspans = 0
                 f.span0 = 0
 
-    cdef bint _negated(self, TokData** t, int start, int* neg_end, int* blocked, Cover* shields, int nshields):
+    cdef bint _negated(self, TokData** t, int start, int* neg_end, int* blocked, Cover* shields, int nshields) noexcept:
         """A negation ends at most NEGATION_WINDOW tokens before ``start``, in the same clause."""
         cdef int k = start - 1, stop = start - self.negation_window, x
         cdef bint shielded
@@ -1073,14 +1163,18 @@ cdef class FastClassifier:
         cdef RHit* all_hits = <RHit*>hits.data
         cdef int nh = hits.n
         cdef int i, j, k, r, x, s, first, nok, check_negation, check_history, has_unless, ng, q, w
-        cdef int* ok = <int*>malloc((nh + 1) * sizeof(int))
-        cdef char* done = <char*>malloc(self.nrules + 1)
+        cdef int ok0[64]
+        cdef char done0[256]
+        cdef int* ok = &ok0[0] if nh < 64 else <int*>malloc((nh + 1) * sizeof(int))
+        cdef char* done = &done0[0] if self.nrules < 256 else <char*>malloc(self.nrules + 1)
         cdef Fired* f
         cdef RHit* rh
         cdef Span* sp
         if ok == NULL or done == NULL:
-            free(ok)
-            free(done)
+            if ok != &ok0[0]:
+                free(ok)
+            if done != &done0[0]:
+                free(done)
             raise MemoryError()
         memset(done, 0, self.nrules + 1)
         try:
@@ -1149,10 +1243,12 @@ cdef class FastClassifier:
                 f.span0 = 0
             return 0
         finally:
-            free(ok)
-            free(done)
+            if ok != &ok0[0]:
+                free(ok)
+            if done != &done0[0]:
+                free(done)
 
-    cdef bint _historical(self, int s, Buf* hist, Buf* recur, int* sent):
+    cdef bint _historical(self, int s, Buf* hist, Buf* recur, int* sent) noexcept:
         """A history phrase in the same sentence, and no "again"/"now" there."""
         cdef int i, here = sent[s]
         for i in range(hist.n):

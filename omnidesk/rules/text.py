@@ -232,6 +232,9 @@ NUMBER_WORDS: dict[str, int] = {**_UNITS, **_TENS, **_HUNDREDS}
 TENS = tuple(_TENS)
 HUNDREDS = tuple(_HUNDREDS)
 _NUMBERISH = frozenset(NUMBER_WORDS) | _POINT | _JOINERS | {"a"}
+# combine_number_words can only merge where a token of the first set is followed by one of the second.
+NUMBER_RUN_START = frozenset(NUMBER_WORDS) | {"a"}
+NUMBER_RUN_NEXT = frozenset(NUMBER_WORDS) | _POINT | _JOINERS
 # Words that count as a number on their own (so ``#0..12 week*`` matches "six weeks").
 # "un"/"una"/"one" double as articles; their value only matters next to a unit.
 SINGLE_NUMBER_WORDS = {w: float(v) for w, v in NUMBER_WORDS.items() if w not in ("hundred", "cien", "ciento")}

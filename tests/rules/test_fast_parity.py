@@ -56,6 +56,13 @@ def _rows() -> list[tuple[str, str | None, str | None]]:
 ROWS = _rows()
 EXTRAS = [
     "a hundred and three fever and twenty minutes of chest pain",
+    "twenty minutes ago my chest started hurting",
+    "fever of one hundred two since twenty min",
+    "twenty um five minutes, a hundred um and three",
+    "ten point five and twenty",
+    "thirty y dos grados, cien por ciento seguro",
+    "saw Dr\n. Kim twenty days ago, no chest pain",
+    "Mrs . Lopez called twenty times",
     "treinta y ocho grados, no puede respirar",
     "um so uh my my my chest chest hurts hurts",
     "STOP!!!",
