@@ -123,8 +123,8 @@ FAIRLY_COMMON_WORDS = frozenset(
 
 _NUM_RANGE = re.compile(r"#(-?\d+(?:\.\d+)?)\.\.(-?\d+(?:\.\d+)?)$")
 _TEMP = re.compile(r"#temp>=(\d+(?:\.\d+)?)$")
-_OPTIONAL = re.compile(r"\)[?*+]")
-_PATTERN_PART = re.compile(r"\(([^()]*)\)|(\.\.\.|…)|([^\s()]+)")
+_REPEATED = re.compile(r"\)[*+]")
+_PATTERN_PART = re.compile(r"\(([^()]*)\)(\?)?|(\.\.\.|…)|([^\s()]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +226,9 @@ class Matcher:
                     continue
                 slots.append((self._slot(item, fuzzy), gap))
                 gap = 0
-            if not slots or slots[0][1]:
+            if not slots:
+                raise RulesError(self._source(owner), where, f"pattern {pattern!r} needs a word that is not optional")
+            if slots[0][1]:
                 raise RulesError(self._source(owner), where, f"pattern {pattern!r} cannot start or end with '...'")
             if gap:
                 raise RulesError(self._source(owner), where, f"pattern {pattern!r} cannot end with '...'")
@@ -253,25 +255,26 @@ class Matcher:
     def _parse(self, pattern: str, where: str) -> list[list[tuple[str, ...]] | None]:
         """Pattern text → items: None for '...', else a list of alternatives, each a tuple of word specs.
 
-        ``a|b`` are one-word alternatives; ``(too many|too much)`` are alternatives of several words.
+        ``a|b`` are one-word alternatives; ``(too many|too much)`` are alternatives of several words;
+        ``(the|your)?`` may also be absent (the empty tuple is that alternative).
         """
         items: list[list[tuple[str, ...]] | None] = []
-        if _OPTIONAL.search(pattern):
+        if _REPEATED.search(pattern):
             raise RulesError(
                 "rules",
                 where,
-                f"optional words ('?', '*' or '+' after a group) are not supported: {pattern!r}; "
-                "write one pattern with the words and one without",
+                f"repeated words ('*' or '+' after a group) are not supported: {pattern!r}; "
+                "'(words)?' makes a group optional, '...' lets other words sit between",
             )
         found = list(_PATTERN_PART.finditer(pattern))
         if "".join("".join(m.group(0).split()) for m in found) != "".join(pattern.split()):
             raise RulesError("rules", where, f"unbalanced or nested parentheses in pattern {pattern!r}")
         for m in found:
-            group, gap, raw = m.groups()
+            group, optional, gap, raw = m.groups()
             if gap:
                 items.append(None)
                 continue
-            alts: list[tuple[str, ...]] = []
+            alts: list[tuple[str, ...]] = [()] if optional else []
             if group is not None:
                 for alt in group.split("|"):
                     words = alt.split()
@@ -327,6 +330,8 @@ class Matcher:
                 continue
             singles = frozenset(a[0] for a in item if len(a) == 1)
             options: list[list[frozenset[str] | None]] = []
+            if () in item:  # an optional group: one variant without it
+                options.append([])
             if singles:
                 options.append([singles])
             for a in item:

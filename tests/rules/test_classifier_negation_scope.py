@@ -99,13 +99,18 @@ def test_a_titles_full_stop_does_not_end_the_sentence() -> None:
     ]  # fmt: skip
 
 
-def test_an_optional_group_is_refused_at_load_not_read_as_a_word(tmp_path: Path) -> None:
+def test_an_optional_group_matches_with_and_without_its_words(tmp_path: Path) -> None:
     from omnidesk.rules.ruleset import RulesError
 
     path = tmp_path / "rules.toml"
-    path.write_text(
-        '[[rule]]\nid = "x"\nsets = "general"\ndescription = "x"\npatterns = ["stop (the|your)? texts"]\n',
-        encoding="utf-8",
-    )
-    with pytest.raises(RulesError, match="optional words"):
-        Classifier(load_ruleset([path], include_default=False))
+    rule = '[[rule]]\nid = "x"\nsets = "consent.opt_out"\ndescription = "x"\npatterns = [{}]\n'
+    path.write_text(rule.format('"stop (the|your|these)? (texts|messages)"'), encoding="utf-8")
+    clf = Classifier(load_ruleset([path], include_default=False))
+    for text in ("please stop the texts", "stop texts", "stop your messages thanks", "STOP THESE TEXTS"):
+        assert clf.classify(text).intents == ("consent.opt_out",), text
+    for text in ("stop by the texts", "stop the the texts", "texts stop"):
+        assert clf.classify(text).intents == ("general",), text
+    for bad, problem in (('"stop (the|your)+ texts"', "repeated words"), ('"(the|your)?"', "not optional")):
+        path.write_text(rule.format(bad), encoding="utf-8")
+        with pytest.raises(RulesError, match=problem):
+            Classifier(load_ruleset([path], include_default=False))
