@@ -20,7 +20,6 @@ Compare runs on different machines by the printed CPU reference.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import string
 import sys
@@ -34,6 +33,7 @@ from machine import machine_line
 
 from omnidesk.rules import compiled
 from omnidesk.rules.classifier import Classifier
+from omnidesk.rules.evaluate import load_labelled
 from omnidesk.rules.ruleset import load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,13 +41,7 @@ DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "messages_dev.jsonl"
 
 
 def _load(path: Path) -> list[tuple[str, str | None, str | None]]:
-    out = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                d = json.loads(line)
-                out.append((d["body"], d.get("subject"), d.get("channel")))
-    return out
+    return [(c.body, c.subject, c.channel) for c in load_labelled(path)[0]]
 
 
 def _run(clf: Classifier, msgs: list[tuple[str, str | None, str | None]]) -> float:

@@ -11,7 +11,6 @@ on a machine without a C compiler these tests skip and the Python path is what r
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -21,6 +20,7 @@ import pytest
 
 from omnidesk.rules import compiled
 from omnidesk.rules.classifier import NEGATION_WINDOW, WHOLE_MAX_TOKENS, Classifier
+from omnidesk.rules.evaluate import load_labelled
 from omnidesk.rules.ruleset import load_ruleset
 
 HERE = Path(__file__).resolve().parent
@@ -42,15 +42,7 @@ def pair() -> tuple[Classifier, Classifier]:
 
 
 def _rows() -> list[tuple[str, str | None, str | None]]:
-    rows = []
-    for path in (CORPUS, CASES):
-        if path.is_file():
-            with path.open(encoding="utf-8") as fh:
-                for line in fh:
-                    if line.strip():
-                        d = json.loads(line)
-                        rows.append((d["body"], d.get("subject"), d.get("channel")))
-    return rows
+    return [(c.body, c.subject, c.channel) for p in (CORPUS, CASES) if p.is_file() for c in load_labelled(p)[0]]
 
 
 ROWS = _rows()
