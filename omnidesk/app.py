@@ -248,10 +248,12 @@ class OmnideskApp(App[None]):
         ids = {t.id for t in msg.threads}
         new = ids - (self._known_emergencies or set())
         self._known_emergencies = ids
+        had = bool(self.emergencies)
         self.emergencies = msg.threads
         if new:
             self.bell()
-        self.refresh_bindings()
+        if bool(msg.threads) != had:  # the footer shows the acknowledge key only while one waits
+            self.refresh_bindings()  # (it rebuilds the footer: not on every reload)
         if msg.threads and self._tick is None:
             self._tick = self.set_interval(1.0, self._update_banners)
         elif not msg.threads and self._tick is not None:
