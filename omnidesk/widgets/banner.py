@@ -79,5 +79,8 @@ class EmergencyBanner(Static):
         """Show (or hide, when ``emergencies`` is empty) the banner as of ``now``."""
         self.emergencies = tuple(emergencies)
         text = banner_text(emergencies, now, labels, key, total, target)
+        shown = self.has_class("-active")
         self.set_class(text is not None, "-active")
-        self.update(text or "")
+        # One line, full width: a new text (the clock ticks every second) needs no layout pass,
+        # which would re-render the whole screen and delay the thread list's next frame.
+        self.update(text or "", layout=shown != (text is not None))
