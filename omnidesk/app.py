@@ -50,6 +50,10 @@ LIVE_MAX_BACKOFF_S = 60.0
 AGE_REFRESH_S = 60.0
 FEED_WAIT_S = 0.25  # the change feed's longest block: how soon the worker notices the app is closing
 FEED_MAX_BACKOFF_S = 60.0
+# Another workstation's change reloads counts, list and emergencies in three workers; the screen
+# is held until all three are in (one frame, not three), for at most this long.
+FRAME_HOLD_S = 0.15
+_FRAME_PARTS = frozenset({"counts", "list", "emergencies"})
 
 
 class _StoreChanged(Message):
@@ -115,6 +119,8 @@ class OmnideskApp(App[None]):
         self._tick: Timer | None = None
         self._sync_delay = live_interval
         self._sync_failing = False
+        self._held: set[str] | None = None  # parts of a held frame still loading (see FRAME_HOLD_S)
+        self._hold_timer: Timer | None = None
         self.follow_changes = follow_changes
         self._initial_keymap = dict(keymap or {})
         self._preload_error: Exception | None = None
@@ -260,6 +266,7 @@ class OmnideskApp(App[None]):
             self._tick.stop()
             self._tick = None
         self._update_banners()
+        self.part_loaded("emergencies")
 
     def acknowledge_key(self) -> str:
         keys = self._keymap.get("app.acknowledge")
@@ -381,7 +388,26 @@ class OmnideskApp(App[None]):
 
     @on(_StoreChanged)
     def _store_changed(self) -> None:
+        if self._held is None:
+            self._begin_batch()
+            self._held = set(_FRAME_PARTS)
+            self._hold_timer = self.set_timer(FRAME_HOLD_S, self._release_frame)
         self.refresh_all()
+
+    def part_loaded(self, part: str) -> None:
+        """One of a held frame's reloads ("counts", "list", "emergencies") is on screen: paint once all are."""
+        if self._held is not None:
+            self._held.discard(part)
+            if not self._held:
+                self._release_frame()
+
+    def _release_frame(self) -> None:
+        if self._held is not None:
+            self._held = None
+            if self._hold_timer is not None:
+                self._hold_timer.stop()
+                self._hold_timer = None
+            self._end_batch()
 
     @on(_SyncFinished)
     def _sync_finished(self, msg: _SyncFinished) -> None:

@@ -138,6 +138,7 @@ class InboxScreen(Screen[None]):
         self.omni.queue_labels.update({c.queue: c.label for c in msg.counts if c.label})
         self._update_title()
         self.omni.refresh_banners()
+        self.omni.part_loaded("counts")
 
     @on(ThreadOpened)
     def _thread_opened(self, msg: ThreadOpened) -> None:
@@ -192,10 +193,12 @@ class InboxScreen(Screen[None]):
     def _list_loaded(self, msg: ThreadList.Loaded) -> None:
         self._update_title()
         self._load_the_rest()
+        self.omni.part_loaded("list")
 
     @on(ThreadList.LoadFailed)
     def _list_failed(self) -> None:
         self._load_the_rest()  # the emergency check must not depend on the list loading
+        self.omni.part_loaded("list")
 
     def _load_the_rest(self) -> None:
         # Once the first rows are on screen: the counts and the emergency check (not before, so

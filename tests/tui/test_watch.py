@@ -51,3 +51,27 @@ async def test_an_idle_console_does_not_reload_by_itself(make_app) -> None:
         await asyncio.sleep(0.6)
         await settle(pilot)
         assert reloads == []
+
+
+async def test_a_change_elsewhere_is_painted_in_one_frame_and_never_held_for_long(make_app) -> None:
+    from omnidesk.app import FRAME_HOLD_S, _StoreChanged
+
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        assert app._batch_count == 0 and app._held is None
+        app.refresh_all = lambda: None  # type: ignore[method-assign]  # nothing will arrive
+        app.post_message(_StoreChanged())
+        await pilot.pause()
+        assert app._batch_count == 1 and app._held == {"counts", "list", "emergencies"}
+        for part in ("counts", "list"):
+            app.part_loaded(part)
+        assert app._batch_count == 1  # still one reload out
+        app.part_loaded("emergencies")
+        assert app._batch_count == 0 and app._held is None  # all in: one frame
+        app.post_message(_StoreChanged())
+        await pilot.pause()
+        assert app._batch_count == 1
+        await asyncio.sleep(FRAME_HOLD_S + 0.1)  # a reload that never comes back
+        await pilot.pause()
+        assert app._batch_count == 0 and app._held is None
